@@ -1,0 +1,142 @@
+package jwtguard
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Sentinel errors returned by [Middleware.Check] and [Middleware.Verify] and
+// passed to error handlers and failure hooks. Match them with [errors.Is]:
+// every error about the token itself also matches [ErrInvalidToken], and
+// errors that golang-jwt has a sentinel for match it too (for example an
+// expired token matches both [ErrExpired] and [jwt.ErrTokenExpired]).
+var (
+	// ErrNoToken means the request carries no token in any configured
+	// source (an Authorization header with another scheme, such as Basic,
+	// counts as no token). Answered with 401 and a bare challenge.
+	ErrNoToken = errors.New("jwtguard: no token")
+
+	// ErrMalformedRequest means the request is ambiguous or broken: "Bearer"
+	// with nothing after it, two Authorization headers, two token cookies of
+	// one name, or tokens in more than one source. Answered with 400
+	// invalid_request.
+	ErrMalformedRequest = errors.New("jwtguard: malformed request")
+
+	// ErrInvalidToken is matched by every error about a token that was
+	// present but not acceptable. Answered with 401 invalid_token.
+	ErrInvalidToken = errors.New("jwtguard: invalid token")
+
+	// ErrMalformedToken means the token is not a well-formed compact JWS:
+	// too large, characters outside base64url, not exactly three segments,
+	// non-canonical base64url, invalid UTF-8, JSON that is not a single
+	// object, duplicate member names, or claims of the wrong JSON type.
+	ErrMalformedToken = errors.New("jwtguard: malformed token")
+
+	// ErrAlgorithm means the token's alg is not in the allow-list (which
+	// never contains "none"), or the header is unusable (a crit parameter,
+	// which this package implements none of).
+	ErrAlgorithm = errors.New("jwtguard: algorithm not allowed")
+
+	// ErrUnknownKey means no configured key matches the token's kid, or the
+	// token has no kid while several keys could verify it.
+	ErrUnknownKey = errors.New("jwtguard: unknown key")
+
+	// ErrSignature means the signature does not verify.
+	ErrSignature = errors.New("jwtguard: invalid signature")
+
+	// ErrMissingClaim means a required claim is absent (exp always is; iss,
+	// aud and the token type are when configured).
+	ErrMissingClaim = errors.New("jwtguard: missing required claim")
+
+	// ErrExpired means the token's exp is in the past (beyond the leeway).
+	ErrExpired = errors.New("jwtguard: token expired")
+
+	// ErrNotYetValid means the token's nbf, or its iat, is in the future
+	// (beyond the leeway).
+	ErrNotYetValid = errors.New("jwtguard: token not valid yet")
+
+	// ErrIssuer means the token's iss is not the configured issuer.
+	ErrIssuer = errors.New("jwtguard: wrong issuer")
+
+	// ErrAudience means the token's aud does not contain a configured
+	// audience.
+	ErrAudience = errors.New("jwtguard: wrong audience")
+
+	// ErrTokenType means the token is of another type than expected: a
+	// refresh token where an access token is expected, or the reverse.
+	ErrTokenType = errors.New("jwtguard: wrong token type")
+
+	// ErrInsufficientScope means a valid token lacks a required scope or
+	// role. Answered with 403 insufficient_scope.
+	ErrInsufficientScope = errors.New("jwtguard: insufficient scope")
+)
+
+// tokenError is the error value for a rejected token: it matches its kind
+// ([ErrExpired], …), [ErrInvalidToken], and the golang-jwt cause when there
+// is one.
+type tokenError struct {
+	kind   error
+	cause  error // golang-jwt sentinel, or nil
+	detail string
+}
+
+func (e *tokenError) Error() string {
+	if e.detail == "" {
+		return e.kind.Error()
+	}
+	return e.kind.Error() + ": " + e.detail
+}
+
+func (e *tokenError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.kind, ErrInvalidToken}
+	}
+	return []error{e.kind, ErrInvalidToken, e.cause}
+}
+
+// newTokenError returns an error of kind wrapping cause with a short detail
+// that never contains token material.
+func newTokenError(kind, cause error, detail string) error {
+	return &tokenError{kind: kind, cause: cause, detail: detail}
+}
+
+// Errors that carry no per-request data are built once, so rejecting a token
+// allocates nothing.
+var (
+	errTooLarge      = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "token too large")
+	errCharset       = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "character outside base64url")
+	errSegments      = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "token must have three segments")
+	errBase64        = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "invalid base64url")
+	errHeaderJSON    = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "header is not a valid JSON object")
+	errPayloadJSON   = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "payload is not a valid JSON object")
+	errNoAlg         = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "header has no alg")
+	errCrit          = newTokenError(ErrAlgorithm, jwt.ErrTokenUnverifiable, "crit header is not supported")
+	errAlg           = newTokenError(ErrAlgorithm, jwt.ErrTokenSignatureInvalid, "algorithm not allowed")
+	errKid           = newTokenError(ErrUnknownKey, jwt.ErrTokenUnverifiable, "no key for this kid")
+	errKidRequired   = newTokenError(ErrUnknownKey, jwt.ErrTokenUnverifiable, "kid required")
+	errSignature     = newTokenError(ErrSignature, jwt.ErrTokenSignatureInvalid, "")
+	errNoExp         = newTokenError(ErrMissingClaim, jwt.ErrTokenRequiredClaimMissing, "exp is required")
+	errClaimType     = newTokenError(ErrMalformedToken, jwt.ErrInvalidType, "claim of the wrong JSON type")
+	errExpired       = newTokenError(ErrExpired, jwt.ErrTokenExpired, "")
+	errNotBefore     = newTokenError(ErrNotYetValid, jwt.ErrTokenNotValidYet, "")
+	errIssuedFuture  = newTokenError(ErrNotYetValid, jwt.ErrTokenUsedBeforeIssued, "iat is in the future")
+	errNoIssuer      = newTokenError(ErrIssuer, jwt.ErrTokenRequiredClaimMissing, "iss is required")
+	errIssuer        = newTokenError(ErrIssuer, jwt.ErrTokenInvalidIssuer, "")
+	errNoAudience    = newTokenError(ErrAudience, jwt.ErrTokenRequiredClaimMissing, "aud is required")
+	errAudience      = newTokenError(ErrAudience, jwt.ErrTokenInvalidAudience, "")
+	errNoType        = newTokenError(ErrTokenType, jwt.ErrTokenRequiredClaimMissing, "token type is required")
+	errType          = newTokenError(ErrTokenType, jwt.ErrTokenInvalidClaims, "")
+	errHeaderType    = newTokenError(ErrTokenType, jwt.ErrTokenInvalidClaims, "typ header names another token type")
+	errBearerEmpty   = fmt.Errorf("%w: bearer scheme without a token", ErrMalformedRequest)
+	errBearerSpace   = fmt.Errorf("%w: bearer token contains a space", ErrMalformedRequest)
+	errManySources   = fmt.Errorf("%w: token in more than one place", ErrMalformedRequest)
+	errInsufficient  = fmt.Errorf("%w: claims lack a required scope or role", ErrInsufficientScope)
+	errNoScopeMethod = fmt.Errorf("%w: claims type has no HasScope or HasRole method", ErrInsufficientScope)
+)
+
+// errDuplicate reports a source that occurs more than once in one request.
+func errDuplicate(what string) error {
+	return fmt.Errorf("%w: more than one %s", ErrMalformedRequest, what)
+}

@@ -1,0 +1,189 @@
+package jwtguard
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// Source says where a token was found.
+type Source uint8
+
+// Token sources.
+const (
+	SourceNone   Source = iota // no token
+	SourceHeader               // the Authorization header or another header
+	SourceCookie               // a cookie
+	SourceQuery                // the query string
+	SourceCustom               // an extractor made by ExtractorFunc
+)
+
+// An Extractor finds a token in one place of a request. It tells "absent"
+// (an empty token and a nil error) from "malformed" (an error matching
+// [ErrMalformedRequest]). Make one with [AuthorizationHeader], [Header],
+// [Cookie], [InsecureQuery] or [ExtractorFunc]; the zero Extractor is
+// invalid.
+type Extractor struct {
+	source  Source
+	extract func(r *http.Request) (string, error)
+}
+
+// Extract returns the token this extractor finds in r.
+func (e Extractor) Extract(r *http.Request) (string, error) { return e.extract(r) }
+
+// Source returns the kind of place this extractor reads.
+func (e Extractor) Source() Source { return e.source }
+
+// AuthorizationHeader reads an RFC 6750 bearer token: "Authorization:
+// Bearer <token>", the scheme in any case, one or more spaces, surrounding
+// white space ignored. Another scheme (Basic, …) counts as no token; "Bearer"
+// with nothing after it, a token with a space inside, or two Authorization
+// headers are malformed.
+func AuthorizationHeader() Extractor {
+	return Extractor{source: SourceHeader, extract: bearer}
+}
+
+var errTwoAuthorization = errDuplicate("Authorization header")
+
+func bearer(r *http.Request) (string, error) {
+	values := r.Header["Authorization"]
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", errTwoAuthorization
+	}
+	v := strings.TrimSpace(values[0])
+	const scheme = "bearer"
+	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+		return "", nil
+	}
+	rest := v[len(scheme):]
+	if rest == "" {
+		return "", errBearerEmpty
+	}
+	if rest[0] != ' ' {
+		return "", nil // another scheme that starts with "bearer", such as "Bearerx"
+	}
+	token := strings.TrimLeft(rest, " ")
+	if token == "" {
+		return "", errBearerEmpty
+	}
+	if strings.ContainsAny(token, " \t") {
+		return "", errBearerSpace
+	}
+	return token, nil
+}
+
+// Header reads the whole value of the named header as the token, white space
+// trimmed. An empty value is no token; the header twice is malformed.
+func Header(name string) Extractor {
+	key := textproto.CanonicalMIMEHeaderKey(name)
+	dup := errDuplicate(key + " header")
+	return Extractor{source: SourceHeader, extract: func(r *http.Request) (string, error) {
+		values := r.Header[key]
+		switch len(values) {
+		case 0:
+			return "", nil
+		case 1:
+			return strings.TrimSpace(values[0]), nil
+		}
+		return "", dup
+	}}
+}
+
+// Cookie reads the token from the named cookie. An empty value is no token;
+// two cookies of that name (which an attacker on a sibling domain can plant)
+// are malformed. The Cookie headers are scanned without allocating.
+func Cookie(name string) Extractor {
+	dup := errDuplicate(fmt.Sprintf("%q cookie", name))
+	return Extractor{source: SourceCookie, extract: func(r *http.Request) (string, error) {
+		token, n := "", 0
+		for _, line := range r.Header["Cookie"] {
+			for line != "" {
+				var part string
+				part, line, _ = strings.Cut(line, ";")
+				part = strings.TrimSpace(part)
+				k, v, ok := strings.Cut(part, "=")
+				if !ok || k != name {
+					continue
+				}
+				if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+					v = v[1 : len(v)-1]
+				}
+				token = v
+				n++
+			}
+		}
+		if n > 1 {
+			return "", dup
+		}
+		return token, nil
+	}}
+}
+
+// InsecureQuery reads the token from the named query parameter. Tokens in
+// URLs end up in access logs, browser history and Referer headers (RFC 6750
+// §5.3), so no default uses this; name it only where nothing else works, such
+// as a WebSocket handshake from a browser. The parameter twice is malformed.
+func InsecureQuery(param string) Extractor {
+	dup := errDuplicate(fmt.Sprintf("%q query parameter", param))
+	return Extractor{source: SourceQuery, extract: func(r *http.Request) (string, error) {
+		if r.URL == nil || r.URL.RawQuery == "" {
+			return "", nil
+		}
+		values := r.URL.Query()[param]
+		switch len(values) {
+		case 0:
+			return "", nil
+		case 1:
+			return values[0], nil
+		}
+		return "", dup
+	}}
+}
+
+// ExtractorFunc makes an Extractor of fn, which must return "" and nil when
+// the request carries no token, and an error wrapping [ErrMalformedRequest]
+// when it is malformed.
+// An error that does not match ErrMalformedRequest is wrapped so that it
+// does.
+func ExtractorFunc(fn func(r *http.Request) (string, error)) Extractor {
+	if fn == nil {
+		return Extractor{}
+	}
+	return Extractor{source: SourceCustom, extract: func(r *http.Request) (string, error) {
+		token, err := fn(r)
+		if err != nil && !errors.Is(err, ErrMalformedRequest) {
+			return "", fmt.Errorf("%w: %w", ErrMalformedRequest, err)
+		}
+		return token, err
+	}}
+}
+
+// extract runs every extractor. It returns the token and its source, or
+// ErrNoToken, or the first malformed-request error; tokens in two sources are
+// malformed.
+func extract(extractors []Extractor, r *http.Request) (string, Source, error) {
+	token, source := "", SourceNone
+	for _, e := range extractors {
+		t, err := e.extract(r)
+		if err != nil {
+			return "", SourceNone, err
+		}
+		if t == "" {
+			continue
+		}
+		if token != "" {
+			return "", SourceNone, errManySources
+		}
+		token, source = t, e.source
+	}
+	if token == "" {
+		return "", SourceNone, ErrNoToken
+	}
+	return token, source, nil
+}

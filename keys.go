@@ -1,0 +1,186 @@
+package jwtguard
+
+import (
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// A Key is a verification key bound to exactly one algorithm. The middleware
+// uses it only for tokens whose header names that algorithm, so a key can
+// never be used with an algorithm it was not meant for (an RSA public key is
+// never taken as an HMAC secret).
+//
+// Key must be typed: []byte for HS256, HS384 and HS512 (at least 32, 48 and
+// 64 bytes); *rsa.PublicKey of at least 2048 bits for RS256, RS384, RS512,
+// PS256, PS384 and PS512; *ecdsa.PublicKey on P-256, P-384 or P-521 for ES256,
+// ES384 and ES512; ed25519.PublicKey for EdDSA. The matching private key types
+// are accepted too and their public half is used. PEM bytes or strings are
+// refused.
+type Key struct {
+	// ID is the key id a token names in its kid header. It may be empty when
+	// only one key is configured.
+	ID string
+	// Algorithm is the JWS alg this key verifies, such as "HS256".
+	Algorithm string
+	// Key is the typed key material.
+	Key any
+}
+
+// algorithms maps every supported alg to golang-jwt's implementation. It is
+// never changed, unlike golang-jwt's own registry.
+var algorithms = map[string]jwt.SigningMethod{
+	"HS256": jwt.SigningMethodHS256,
+	"HS384": jwt.SigningMethodHS384,
+	"HS512": jwt.SigningMethodHS512,
+	"RS256": jwt.SigningMethodRS256,
+	"RS384": jwt.SigningMethodRS384,
+	"RS512": jwt.SigningMethodRS512,
+	"PS256": jwt.SigningMethodPS256,
+	"PS384": jwt.SigningMethodPS384,
+	"PS512": jwt.SigningMethodPS512,
+	"ES256": jwt.SigningMethodES256,
+	"ES384": jwt.SigningMethodES384,
+	"ES512": jwt.SigningMethodES512,
+	"EdDSA": jwt.SigningMethodEdDSA,
+}
+
+// minHMACKey is the shortest secret accepted for each HMAC algorithm: the
+// size of the hash (RFC 7518 §3.2).
+var minHMACKey = map[string]int{"HS256": 32, "HS384": 48, "HS512": 64}
+
+// curves binds each ECDSA algorithm to its curve (RFC 7518 §3.4).
+var curves = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
+
+// minRSABits is the smallest RSA modulus accepted (RFC 7518 §3.3).
+const minRSABits = 2048
+
+// verifier is a checked key ready for the request path.
+type verifier struct {
+	id     string
+	alg    string
+	method jwt.SigningMethod
+	key    any
+}
+
+// checkKey validates k and returns its verification form.
+func checkKey(k Key) (verifier, error) {
+	method, ok := algorithms[k.Algorithm]
+	if !ok {
+		return verifier{}, fmt.Errorf("key %q: unsupported algorithm %q", k.ID, k.Algorithm)
+	}
+	pub, err := publicKey(k.Algorithm, k.Key)
+	if err != nil {
+		return verifier{}, fmt.Errorf("key %q: %w", k.ID, err)
+	}
+	return verifier{id: k.ID, alg: k.Algorithm, method: method, key: pub}, nil
+}
+
+// publicKey checks that key fits alg and returns the key golang-jwt verifies
+// with: a private copy of an HMAC secret, or the public half of a key pair.
+func publicKey(alg string, key any) (any, error) {
+	switch alg {
+	case "HS256", "HS384", "HS512":
+		secret, ok := key.([]byte)
+		if !ok {
+			return nil, fmt.Errorf("%s needs a []byte secret, got %T", alg, key)
+		}
+		if len(secret) < minHMACKey[alg] {
+			return nil, fmt.Errorf("%s secret is %d bytes, at least %d are required", alg, len(secret), minHMACKey[alg])
+		}
+		return append([]byte(nil), secret...), nil
+	case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
+		var pub *rsa.PublicKey
+		switch k := key.(type) {
+		case *rsa.PublicKey:
+			pub = k
+		case *rsa.PrivateKey:
+			pub = &k.PublicKey
+		default:
+			return nil, fmt.Errorf("%s needs an *rsa.PublicKey, got %T", alg, key)
+		}
+		if pub == nil || pub.N == nil {
+			return nil, fmt.Errorf("%s: nil RSA key", alg)
+		}
+		if pub.N.BitLen() < minRSABits {
+			return nil, fmt.Errorf("%s key is %d bits, at least %d are required", alg, pub.N.BitLen(), minRSABits)
+		}
+		return pub, nil
+	case "ES256", "ES384", "ES512":
+		var pub *ecdsa.PublicKey
+		switch k := key.(type) {
+		case *ecdsa.PublicKey:
+			pub = k
+		case *ecdsa.PrivateKey:
+			pub = &k.PublicKey
+		default:
+			return nil, fmt.Errorf("%s needs an *ecdsa.PublicKey, got %T", alg, key)
+		}
+		if pub == nil || pub.Curve == nil {
+			return nil, fmt.Errorf("%s: nil ECDSA key", alg)
+		}
+		if pub.Curve != curves[alg] {
+			return nil, fmt.Errorf("%s needs a key on %s, got %s", alg, curves[alg].Params().Name, pub.Curve.Params().Name)
+		}
+		return pub, nil
+	case "EdDSA":
+		switch k := key.(type) {
+		case ed25519.PublicKey:
+			if len(k) != ed25519.PublicKeySize {
+				return nil, errors.New("EdDSA: Ed25519 public key must be 32 bytes")
+			}
+			return k, nil
+		case ed25519.PrivateKey:
+			if len(k) != ed25519.PrivateKeySize {
+				return nil, errors.New("EdDSA: Ed25519 private key must be 64 bytes")
+			}
+			return k.Public(), nil
+		default:
+			return nil, fmt.Errorf("EdDSA needs an ed25519.PublicKey, got %T", key)
+		}
+	}
+	return nil, fmt.Errorf("unsupported algorithm %q", alg)
+}
+
+// keyring holds the configured keys; it is immutable after New.
+type keyring struct {
+	keys []verifier
+}
+
+// lookup returns the key for a token's alg and kid. The caller has already
+// checked alg against the allow-list.
+// kid is nil when the token has none.
+func (kr *keyring) lookup(alg string, kid []byte) (*verifier, error) {
+	if kid == nil {
+		if len(kr.keys) == 1 && kr.keys[0].alg == alg {
+			return &kr.keys[0], nil
+		}
+		return nil, errKidRequired
+	}
+	for i := range kr.keys {
+		k := &kr.keys[i]
+		if k.id == string(kid) && k.alg == alg {
+			return k, nil
+		}
+	}
+	// A single key without an id verifies whatever kid the token names.
+	if len(kr.keys) == 1 && kr.keys[0].id == "" && kr.keys[0].alg == alg {
+		return &kr.keys[0], nil
+	}
+	return nil, errKid
+}
+
+// allows reports whether alg is in the allow-list.
+func (kr *keyring) allows(alg string) bool {
+	for i := range kr.keys {
+		if kr.keys[i].alg == alg {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,264 @@
+// Package jwtguard is net/http middleware that authenticates requests with
+// JSON Web Tokens, strictly by default.
+//
+// A [Middleware] finds a bearer token in the request (the Authorization
+// header by default, or cookies and other sources in order), verifies it
+// against an explicit allow-list of algorithms and keys, requires exp, checks
+// nbf, iat, iss, aud and the token type (an access token is never accepted
+// where a refresh token is expected, nor the reverse), and puts the verified
+// claims in the request context:
+//
+//	mw, err := jwtguard.New(
+//		jwtguard.WithKey("HS256", secret), // at least 32 random bytes
+//		jwtguard.WithIssuer("https://auth.example.com"),
+//		jwtguard.WithAudience("orders-api"),
+//	)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	mux.Handle("GET /orders", mw.Handler(ordersHandler))
+//
+//	// in ordersHandler:
+//	claims, _ := jwtguard.FromContext(r.Context())
+//
+// Rejected requests get RFC 6750 responses: 401 with a bare challenge when
+// there is no token, 401 invalid_token for any bad token, 400
+// invalid_request for a malformed request and 403 insufficient_scope from
+// [Middleware.RequireScope] and [Middleware.RequireRole]. The protected
+// handler is never called for them.
+package jwtguard
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Middleware authenticates requests. Make one with [New]. It is immutable
+// and safe for concurrent use by any number of goroutines.
+type Middleware struct {
+	keys          keyring
+	issuer        string
+	audience      []string
+	leeway        time.Duration
+	clock         func() time.Time
+	maxTokenSize  int
+	typeMode      typeMode
+	typeClaim     string
+	tokenType     string
+	typeMedia     string // tokenType + "+jwt"
+	extractors    []Extractor
+	newClaims     func() any
+	errorHandler  ErrorHandler
+	onSuccess     func(*http.Request, any)
+	onFailure     func(*http.Request, error)
+	authPreflight bool
+	responses     responses
+}
+
+// New returns a Middleware configured by opts. It checks the whole
+// configuration at once and reports every problem together: no key, a key
+// that does not fit its algorithm, an HMAC secret shorter than its hash, an
+// RSA key under 2048 bits, the "none" algorithm, a negative leeway, and so on.
+func New(opts ...Option) (*Middleware, error) {
+	c := defaultConfig()
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&c)
+		}
+	}
+	kr, err := c.validate()
+	if err != nil {
+		return nil, err
+	}
+	return &Middleware{
+		keys:          kr,
+		issuer:        c.issuer,
+		audience:      append([]string(nil), c.audience...),
+		leeway:        c.leeway,
+		clock:         c.clock,
+		maxTokenSize:  c.maxTokenSize,
+		typeMode:      c.typeMode,
+		typeClaim:     c.typeClaim,
+		tokenType:     c.tokenType,
+		typeMedia:     strings.ToLower(c.tokenType) + "+jwt",
+		extractors:    append([]Extractor(nil), c.extractors...),
+		newClaims:     c.newClaims,
+		errorHandler:  c.errorHandler,
+		onSuccess:     c.onSuccess,
+		onFailure:     c.onFailure,
+		authPreflight: c.authPreflight,
+		responses:     newResponses(c.realm),
+	}, nil
+}
+
+// Check extracts the token from r and verifies it. It returns the claims (a
+// *[Claims], or a *C with [WithClaimsType]) or an error matching one of the
+// package's sentinel errors. It writes nothing and can be used outside the
+// middleware chain, for example before upgrading a WebSocket.
+func (m *Middleware) Check(r *http.Request) (any, error) {
+	token, _, err := extract(m.extractors, r)
+	if err != nil {
+		return nil, err
+	}
+	return m.Verify(r.Context(), token)
+}
+
+// Verify verifies a token string, as [Middleware.Check] does after
+// extraction.
+func (m *Middleware) Verify(ctx context.Context, token string) (any, error) {
+	if token == "" {
+		return nil, ErrNoToken
+	}
+	return m.verify(token)
+}
+
+// Handler returns next protected by the middleware: requests without a valid
+// token are answered with an RFC 6750 error (or by the [WithErrorHandler]
+// handler) and never reach next; the others reach next with the verified
+// claims in their context. CORS preflight requests pass unauthenticated
+// unless [WithAuthenticatedPreflight] is set.
+//
+// Its shape, func(http.Handler) http.Handler, fits http.ServeMux and every
+// router and chain built on it (chi, alice, gorilla/mux).
+func (m *Middleware) Handler(next http.Handler) http.Handler {
+	mustHandler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !m.authPreflight && isPreflight(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		claims, err := m.Check(r)
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		m.serve(next, w, r, claims)
+	})
+}
+
+// Optional returns next with optional authentication: a request without a
+// token reaches next with no claims in its context; a request with a token
+// reaches next only if the token is valid, exactly as with
+// [Middleware.Handler].
+func (m *Middleware) Optional(next http.Handler) http.Handler {
+	mustHandler(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, _, err := extract(m.extractors, r)
+		if err == ErrNoToken {
+			next.ServeHTTP(w, r)
+			return
+		}
+		var claims any
+		if err == nil {
+			claims, err = m.Verify(r.Context(), token)
+		}
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		m.serve(next, w, r, claims)
+	})
+}
+
+// RequireScope returns middleware that lets a request through only if its
+// claims have every one of scopes (HasScope, which [Claims] implements for
+// the space-separated "scope" claim); otherwise it answers 403
+// insufficient_scope naming them. It uses the claims an outer jwtguard
+// handler (or [NewContext]) put in the context, and authenticates the request
+// itself when there are none, so it can protect a route on its own.
+func (m *Middleware) RequireScope(scopes ...string) func(http.Handler) http.Handler {
+	return m.require(strings.Join(scopes, " "), func(claims any) bool {
+		c, ok := claims.(scoped)
+		if !ok {
+			return false
+		}
+		for _, s := range scopes {
+			if !c.HasScope(s) {
+				return false
+			}
+		}
+		return len(scopes) > 0
+	})
+}
+
+// RequireRole is [Middleware.RequireScope] for roles: the claims must have
+// every one of roles (HasRole, which [Claims] implements for the "roles"
+// claim).
+func (m *Middleware) RequireRole(roles ...string) func(http.Handler) http.Handler {
+	return m.require("", func(claims any) bool {
+		c, ok := claims.(roled)
+		if !ok {
+			return false
+		}
+		for _, role := range roles {
+			if !c.HasRole(role) {
+				return false
+			}
+		}
+		return len(roles) > 0
+	})
+}
+
+func (m *Middleware) require(scope string, allowed func(claims any) bool) func(http.Handler) http.Handler {
+	denied := m.responses.insufficient(scope)
+	return func(next http.Handler) http.Handler {
+		mustHandler(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if !m.authPreflight && isPreflight(r) {
+				next.ServeHTTP(w, r)
+				return
+			}
+			claims := r.Context().Value(claimsKey{})
+			if claims == nil {
+				c, err := m.Check(r)
+				if err != nil {
+					m.fail(w, r, err)
+					return
+				}
+				claims = c
+				r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims))
+			}
+			if !allowed(claims) {
+				m.fail(w, r, denied)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+}
+
+// serve calls next with claims in the request context.
+func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request, claims any) {
+	r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims))
+	if m.onSuccess != nil {
+		m.onSuccess(r, claims)
+	}
+	next.ServeHTTP(w, r)
+}
+
+// fail reports err to the failure hook and answers the request.
+func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if m.onFailure != nil {
+		m.onFailure(r, err)
+	}
+	if m.errorHandler != nil {
+		m.errorHandler(w, r, err)
+		return
+	}
+	m.responses.write(w, err)
+}
+
+// isPreflight reports whether r is a CORS preflight request.
+func isPreflight(r *http.Request) bool {
+	return r.Method == http.MethodOptions &&
+		r.Header.Get("Origin") != "" &&
+		r.Header.Get("Access-Control-Request-Method") != ""
+}
+
+func mustHandler(h http.Handler) {
+	if h == nil {
+		panic("jwtguard: nil handler")
+	}
+}

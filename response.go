@@ -1,0 +1,163 @@
+package jwtguard
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// This file writes the default RFC 6750 responses. Every response is built
+// once in New; writing one only assigns prebuilt header values and body.
+//
+//	error                     status  WWW-Authenticate
+//	ErrNoToken                401     Bearer realm="…"
+//	ErrMalformedRequest       400     Bearer realm="…", error="invalid_request", error_description="…"
+//	ErrInvalidToken (any)     401     Bearer realm="…", error="invalid_token", error_description="…"
+//	ErrInsufficientScope      403     Bearer realm="…", error="insufficient_scope", error_description="…"[, scope="…"]
+//	anything else             401     as ErrInvalidToken, "invalid token"
+//
+// The body is a small JSON object {"error": …, "error_description": …}. It
+// never holds the token, golang-jwt's message or anything else from the
+// request.
+
+// response is one prebuilt answer.
+type response struct {
+	status    int
+	challenge []string // WWW-Authenticate value, shared: never modified
+	body      []byte
+}
+
+// tokenDescriptions gives each token error kind its error_description, most
+// specific first.
+var tokenDescriptions = []struct {
+	kind        error
+	description string
+}{
+	{ErrMalformedToken, "malformed token"},
+	{ErrAlgorithm, "algorithm not allowed"},
+	{ErrUnknownKey, "unknown signing key"},
+	{ErrSignature, "invalid signature"},
+	{ErrMissingClaim, "missing required claim"},
+	{ErrExpired, "token expired"},
+	{ErrNotYetValid, "token not valid yet"},
+	{ErrIssuer, "wrong issuer"},
+	{ErrAudience, "wrong audience"},
+	{ErrTokenType, "wrong token type"},
+}
+
+type responses struct {
+	realm          string
+	noToken        response
+	invalidRequest response
+	invalidToken   response   // for token errors of no listed kind
+	forbidden      response   // ErrInsufficientScope without a scope
+	byKind         []response // parallel to tokenDescriptions
+}
+
+var (
+	contentTypeJSON = []string{"application/json"}
+	noStore         = []string{"no-store"}
+)
+
+func newResponses(realm string) responses {
+	rs := responses{
+		realm: realm,
+		noToken: response{
+			status:    http.StatusUnauthorized,
+			challenge: []string{`Bearer realm="` + realm + `"`},
+			body:      body("unauthorized", "a bearer token is required"),
+		},
+		invalidRequest: newResponse(realm, http.StatusBadRequest, "invalid_request", "malformed request", ""),
+		invalidToken:   newResponse(realm, http.StatusUnauthorized, "invalid_token", "invalid token", ""),
+		forbidden:      newResponse(realm, http.StatusForbidden, "insufficient_scope", "insufficient scope", ""),
+	}
+	for _, d := range tokenDescriptions {
+		rs.byKind = append(rs.byKind, newResponse(realm, http.StatusUnauthorized, "invalid_token", d.description, ""))
+	}
+	return rs
+}
+
+func newResponse(realm string, status int, code, description, scope string) response {
+	challenge := `Bearer realm="` + realm + `", error="` + code + `", error_description="` + description + `"`
+	if scope != "" {
+		challenge += `, scope="` + scope + `"`
+	}
+	return response{status: status, challenge: []string{challenge}, body: body(code, description)}
+}
+
+func body(code, description string) []byte {
+	b, _ := json.Marshal(struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+	}{code, description})
+	return append(b, '\n')
+}
+
+// scopeError is the error of a request whose claims lack a scope or role. It
+// carries its prebuilt response.
+type scopeError struct {
+	scope string
+	resp  response
+}
+
+func (e *scopeError) Error() string {
+	if e.scope == "" {
+		return errInsufficient.Error()
+	}
+	return errInsufficient.Error() + " (needs " + strconv.Quote(e.scope) + ")"
+}
+
+func (e *scopeError) Unwrap() error { return errInsufficient }
+
+// insufficient returns the error for a RequireScope or RequireRole that
+// denies access; scope, when not empty, is named in the challenge.
+func (rs *responses) insufficient(scope string) error {
+	if !quotable(scope) {
+		scope = strings.Map(func(r rune) rune {
+			if r < 0x20 || r > 0x7E || r == '"' || r == '\\' {
+				return -1
+			}
+			return r
+		}, scope)
+	}
+	return &scopeError{
+		scope: scope,
+		resp:  newResponse(rs.realm, http.StatusForbidden, "insufficient_scope", "insufficient scope", scope),
+	}
+}
+
+// lookup finds the response for err.
+func (rs *responses) lookup(err error) *response {
+	switch {
+	case errors.Is(err, ErrNoToken):
+		return &rs.noToken
+	case errors.Is(err, ErrMalformedRequest):
+		return &rs.invalidRequest
+	}
+	var se *scopeError
+	if errors.As(err, &se) {
+		return &se.resp
+	}
+	if errors.Is(err, ErrInsufficientScope) {
+		return &rs.forbidden
+	}
+	for i, d := range tokenDescriptions {
+		if errors.Is(err, d.kind) {
+			return &rs.byKind[i]
+		}
+	}
+	return &rs.invalidToken
+}
+
+// write answers the request for err.
+func (rs *responses) write(w http.ResponseWriter, err error) {
+	resp := rs.lookup(err)
+	h := w.Header()
+	h["Www-Authenticate"] = resp.challenge
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = noStore
+	w.WriteHeader(resp.status)
+	_, _ = w.Write(resp.body)
+}
