@@ -68,6 +68,12 @@ var (
 	// refresh token where an access token is expected, or the reverse.
 	ErrTokenType = errors.New("jwtguard: wrong token type")
 
+	// ErrUnavailable means the token could not be checked because a service
+	// it depends on failed: a revocation store that cannot be reached, or a
+	// key set that could never be fetched. The middleware fails closed:
+	// answered with 503, never passed.
+	ErrUnavailable = errors.New("jwtguard: verification unavailable")
+
 	// ErrInsufficientScope means a valid token lacks a required scope or
 	// role. Answered with 403 insufficient_scope.
 	ErrInsufficientScope = errors.New("jwtguard: insufficient scope")

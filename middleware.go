@@ -111,7 +111,7 @@ func (m *Middleware) Verify(ctx context.Context, token string) (any, error) {
 	if token == "" {
 		return nil, ErrNoToken
 	}
-	return m.verify(token)
+	return m.verify(ctx, token)
 }
 
 // Handler returns next protected by the middleware: requests without a valid

@@ -16,6 +16,7 @@ import (
 //	ErrMalformedRequest       400     Bearer realm="…", error="invalid_request", error_description="…"
 //	ErrInvalidToken (any)     401     Bearer realm="…", error="invalid_token", error_description="…"
 //	ErrInsufficientScope      403     Bearer realm="…", error="insufficient_scope", error_description="…"[, scope="…"]
+//	ErrUnavailable            503     (none)
 //	anything else             401     as ErrInvalidToken, "invalid token"
 //
 // The body is a small JSON object {"error": …, "error_description": …}. It
@@ -53,6 +54,7 @@ type responses struct {
 	invalidRequest response
 	invalidToken   response   // for token errors of no listed kind
 	forbidden      response   // ErrInsufficientScope without a scope
+	unavailable    response
 	byKind         []response // parallel to tokenDescriptions
 }
 
@@ -72,6 +74,10 @@ func newResponses(realm string) responses {
 		invalidRequest: newResponse(realm, http.StatusBadRequest, "invalid_request", "malformed request", ""),
 		invalidToken:   newResponse(realm, http.StatusUnauthorized, "invalid_token", "invalid token", ""),
 		forbidden:      newResponse(realm, http.StatusForbidden, "insufficient_scope", "insufficient scope", ""),
+		unavailable: response{
+			status: http.StatusServiceUnavailable,
+			body:   body("temporarily_unavailable", "the token cannot be checked now"),
+		},
 	}
 	for _, d := range tokenDescriptions {
 		rs.byKind = append(rs.byKind, newResponse(realm, http.StatusUnauthorized, "invalid_token", d.description, ""))
@@ -135,6 +141,8 @@ func (rs *responses) lookup(err error) *response {
 		return &rs.noToken
 	case errors.Is(err, ErrMalformedRequest):
 		return &rs.invalidRequest
+	case errors.Is(err, ErrUnavailable):
+		return &rs.unavailable
 	}
 	var se *scopeError
 	if errors.As(err, &se) {
@@ -155,7 +163,9 @@ func (rs *responses) lookup(err error) *response {
 func (rs *responses) write(w http.ResponseWriter, err error) {
 	resp := rs.lookup(err)
 	h := w.Header()
-	h["Www-Authenticate"] = resp.challenge
+	if resp.challenge != nil {
+		h["Www-Authenticate"] = resp.challenge
+	}
 	h["Content-Type"] = contentTypeJSON
 	h["Cache-Control"] = noStore
 	w.WriteHeader(resp.status)

@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"context"
 	"encoding/json"
 	"math"
 	"strings"
@@ -20,7 +21,7 @@ var errClaimsDecode = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "c
 // claims value. The order is fixed: bound and charset, header, allow-list,
 // key, signature, and only then the payload and its claims, so nothing from
 // an unsigned payload is ever looked at.
-func (m *Middleware) verify(token string) (any, error) {
+func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 	if len(token) > m.maxTokenSize {
 		return nil, errTooLarge
 	}
