@@ -52,8 +52,8 @@ type responses struct {
 	realm          string
 	noToken        response
 	invalidRequest response
-	invalidToken   response   // for token errors of no listed kind
-	forbidden      response   // ErrInsufficientScope without a scope
+	invalidToken   response // for token errors of no listed kind
+	forbidden      response // ErrInsufficientScope without a scope
 	unavailable    response
 	byKind         []response // parallel to tokenDescriptions
 }
