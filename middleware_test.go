@@ -555,6 +555,12 @@ func TestHooks(t *testing.T) {
 		{name: "nested scope, no token: failure once", guard: func(mw *jwtguard.Middleware) http.Handler {
 			return mw.Handler(mw.RequireScope("admin")(&htEcho{}))
 		}, wantFailure: 1, wantErr: []error{jwtguard.ErrNoToken}, wantStatus: 401},
+		{name: "standalone scope granted: success once", guard: func(mw *jwtguard.Middleware) http.Handler {
+			return mw.RequireScope("orders:read")(&htEcho{})
+		}, authorization: good, wantSuccess: 1, wantStatus: 200},
+		{name: "standalone role denied: authenticated, then refused", guard: func(mw *jwtguard.Middleware) http.Handler {
+			return mw.RequireRole("admin")(&htEcho{})
+		}, authorization: good, wantSuccess: 1, wantFailure: 1, wantErr: []error{jwtguard.ErrInsufficientScope}, wantStatus: 403},
 		{name: "standalone scope, expired: failure once", guard: func(mw *jwtguard.Middleware) http.Handler {
 			return mw.RequireScope("admin")(&htEcho{})
 		}, authorization: "Bearer " + htToken(t, map[string]any{"exp": testNow.Unix() - 1}), wantFailure: 1, wantErr: []error{jwtguard.ErrExpired}, wantStatus: 401},
