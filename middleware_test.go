@@ -124,6 +124,15 @@ func htDo(t testing.TB, client *http.Client, method, url string, header http.Hea
 	return htResponse{status: resp.StatusCode, header: resp.Header, body: string(b)}
 }
 
+// htJar returns a cookie jar holding cookies for u.
+func htJar(t testing.TB, u *url.URL, cookies ...*http.Cookie) http.CookieJar {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	jar.SetCookies(u, cookies)
+	return jar
+}
+
 // htRecord serves r with h and returns the response.
 func htRecord(h http.Handler, r *http.Request) htResponse {
 	w := httptest.NewRecorder()
@@ -258,10 +267,7 @@ func TestHandlerCookiePath(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jar, err := cookiejar.New(nil)
-			require.NoError(t, err)
-			jar.SetCookies(u, tt.jar)
-			client := &http.Client{Jar: jar, Transport: srv.Client().Transport}
+			client := &http.Client{Jar: htJar(t, u, tt.jar...), Transport: srv.Client().Transport}
 			path := tt.path
 			if path == "" {
 				path = "/"
