@@ -169,6 +169,10 @@ func TestExtractorFunc(t *testing.T) {
 		{name: "malformed-request error kept", fn: func(*http.Request) (string, error) {
 			return "", fmt.Errorf("x-token: %w", jwtguard.ErrMalformedRequest)
 		}, wantErrs: []error{jwtguard.ErrMalformedRequest}, wantStatus: 400},
+		{name: "ErrNoToken from fn means no token", fn: func(*http.Request) (string, error) { return "", jwtguard.ErrNoToken }, wantStatus: 401},
+		{name: "wrapped ErrNoToken from fn means no token", fn: func(*http.Request) (string, error) {
+			return "", fmt.Errorf("no x-token: %w", jwtguard.ErrNoToken)
+		}, wantStatus: 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,6 +266,17 @@ func TestExtractorChain(t *testing.T) {
 			assert.Equal(t, tt.wantStatus, got.status)
 		})
 	}
+
+	// An ExtractorFunc that says "no token" with ErrNoToken must neither
+	// stop the chain nor make Optional refuse an anonymous request.
+	t.Run("ExtractorFunc returning ErrNoToken, then a header", func(t *testing.T) {
+		none := jwtguard.ExtractorFunc(func(*http.Request) (string, error) { return "", jwtguard.ErrNoToken })
+		mw := htNew(t, jwtguard.WithExtractors(none, jwtguard.AuthorizationHeader()))
+		got := htRecord(mw.Handler(&htEcho{}), htRequest(t, "Bearer "+tok))
+		htAssertResponse(t, got, http.StatusOK, "", "sub=user-1")
+		got = htRecord(mw.Optional(&htEcho{}), htRequest(t, ""))
+		htAssertResponse(t, got, http.StatusOK, "", "anonymous")
+	})
 
 	t.Run("over a real server, header and cookie", func(t *testing.T) {
 		echo := &htEcho{}
