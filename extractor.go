@@ -146,21 +146,25 @@ func InsecureQuery(param string) Extractor {
 	}}
 }
 
-// ExtractorFunc makes an Extractor of fn, which must return "" and nil when
-// the request carries no token, and an error wrapping [ErrMalformedRequest]
-// when it is malformed.
-// An error that does not match ErrMalformedRequest is wrapped so that it
-// does.
+// ExtractorFunc makes an Extractor of fn, which must return "" and nil (or
+// an error matching [ErrNoToken]) when the request carries no token, and an
+// error wrapping [ErrMalformedRequest] when it is malformed.
+// Any other error is wrapped so that it matches ErrMalformedRequest.
 func ExtractorFunc(fn func(r *http.Request) (string, error)) Extractor {
 	if fn == nil {
 		return Extractor{}
 	}
 	return Extractor{source: SourceCustom, extract: func(r *http.Request) (string, error) {
 		token, err := fn(r)
-		if err != nil && !errors.Is(err, ErrMalformedRequest) {
-			return "", fmt.Errorf("%w: %w", ErrMalformedRequest, err)
+		if err == nil || errors.Is(err, ErrMalformedRequest) {
+			return token, err
 		}
-		return token, err
+		if errors.Is(err, ErrNoToken) {
+			// Absence, said with the sentinel: the other sources are
+			// still read, and Optional lets the request through.
+			return "", nil
+		}
+		return "", fmt.Errorf("%w: %w", ErrMalformedRequest, err)
 	}}
 }
 

@@ -218,7 +218,7 @@ func (m *Middleware) require(scope string, allowed func(claims any) bool) func(h
 					return
 				}
 				claims = c
-				r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims))
+				r = m.withClaims(r, claims)
 			}
 			if !allowed(claims) {
 				m.fail(w, r, denied)
@@ -231,11 +231,17 @@ func (m *Middleware) require(scope string, allowed func(claims any) bool) func(h
 
 // serve calls next with claims in the request context.
 func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request, claims any) {
+	next.ServeHTTP(w, m.withClaims(r, claims))
+}
+
+// withClaims returns r carrying the claims of a request just authenticated,
+// and reports it to the success hook.
+func (m *Middleware) withClaims(r *http.Request, claims any) *http.Request {
 	r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims))
 	if m.onSuccess != nil {
 		m.onSuccess(r, claims)
 	}
-	next.ServeHTTP(w, r)
+	return r
 }
 
 // fail reports err to the failure hook and answers the request.
