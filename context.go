@@ -24,7 +24,7 @@ type Claims struct {
 
 // HasScope reports whether the space-separated scope claim contains scope.
 func (c *Claims) HasScope(scope string) bool {
-	if scope == "" {
+	if c == nil || scope == "" {
 		return false
 	}
 	for s := c.Scope; s != ""; {
@@ -39,6 +39,9 @@ func (c *Claims) HasScope(scope string) bool {
 
 // HasRole reports whether the roles claim contains role.
 func (c *Claims) HasRole(role string) bool {
+	if c == nil {
+		return false
+	}
 	for _, r := range c.Roles {
 		if r == role && role != "" {
 			return true

@@ -13,6 +13,10 @@ import (
 // errors that golang-jwt has a sentinel for match it too (for example an
 // expired token matches both [ErrExpired] and [jwt.ErrTokenExpired]).
 var (
+	// ErrInvalidConfig is matched by the error [New] returns for a
+	// configuration it refuses; the message lists every problem.
+	ErrInvalidConfig = errors.New("jwtguard: invalid configuration")
+
 	// ErrNoToken means the request carries no token in any configured
 	// source (an Authorization header with another scheme, such as Basic,
 	// counts as no token). Answered with 401 and a bare challenge.

@@ -27,6 +27,8 @@ const (
 // invalid.
 type Extractor struct {
 	source  Source
+	name    string // what it reads, to find one named twice; "" for ExtractorFunc
+	err     error  // a construction problem, reported by New
 	extract func(r *http.Request) (string, error)
 }
 
@@ -42,7 +44,7 @@ func (e Extractor) Source() Source { return e.source }
 // with nothing after it, a token with a space inside, or two Authorization
 // headers are malformed.
 func AuthorizationHeader() Extractor {
-	return Extractor{source: SourceHeader, extract: bearer}
+	return Extractor{source: SourceHeader, name: "header Authorization", extract: bearer}
 }
 
 var errTwoAuthorization = errDuplicate("Authorization header")
@@ -83,7 +85,7 @@ func bearer(r *http.Request) (string, error) {
 func Header(name string) Extractor {
 	key := textproto.CanonicalMIMEHeaderKey(name)
 	dup := errDuplicate(key + " header")
-	return Extractor{source: SourceHeader, extract: func(r *http.Request) (string, error) {
+	return Extractor{source: SourceHeader, name: "header " + key, err: checkName("Header", name), extract: func(r *http.Request) (string, error) {
 		values := r.Header[key]
 		switch len(values) {
 		case 0:
@@ -100,7 +102,7 @@ func Header(name string) Extractor {
 // are malformed. The Cookie headers are scanned without allocating.
 func Cookie(name string) Extractor {
 	dup := errDuplicate(fmt.Sprintf("%q cookie", name))
-	return Extractor{source: SourceCookie, extract: func(r *http.Request) (string, error) {
+	return Extractor{source: SourceCookie, name: "cookie " + name, err: checkName("Cookie", name), extract: func(r *http.Request) (string, error) {
 		token, n := "", 0
 		for _, line := range r.Header["Cookie"] {
 			for line != "" {
@@ -131,7 +133,7 @@ func Cookie(name string) Extractor {
 // as a WebSocket handshake from a browser. The parameter twice is malformed.
 func InsecureQuery(param string) Extractor {
 	dup := errDuplicate(fmt.Sprintf("%q query parameter", param))
-	return Extractor{source: SourceQuery, extract: func(r *http.Request) (string, error) {
+	return Extractor{source: SourceQuery, name: "query " + param, err: checkName("InsecureQuery", param), extract: func(r *http.Request) (string, error) {
 		if r.URL == nil || r.URL.RawQuery == "" {
 			return "", nil
 		}
@@ -166,6 +168,20 @@ func ExtractorFunc(fn func(r *http.Request) (string, error)) Extractor {
 		}
 		return "", fmt.Errorf("%w: %w", ErrMalformedRequest, err)
 	}}
+}
+
+// checkName refuses an empty name or one with characters that cannot stand
+// in a header field name, a cookie name or a query parameter.
+func checkName(what, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s: empty name", what)
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c <= ' ' || c >= 0x7F || strings.IndexByte("\"(),/:;<=>?@[\\]{}", c) >= 0 {
+			return fmt.Errorf("%s: %q is not a valid name", what, name)
+		}
+	}
+	return nil
 }
 
 // extract runs every extractor. It returns the token and its source, or

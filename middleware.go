@@ -163,12 +163,14 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 }
 
 // RequireScope returns middleware that lets a request through only if its
-// claims have every one of scopes (HasScope, which [Claims] implements for
+// claims have every one of scopes (each argument may itself be a
+// space-separated list, as in a scope claim) (HasScope, which [Claims] implements for
 // the space-separated "scope" claim); otherwise it answers 403
 // insufficient_scope naming them. It uses the claims an outer jwtguard
 // handler (or [NewContext]) put in the context, and authenticates the request
 // itself when there are none, so it can protect a route on its own.
 func (m *Middleware) RequireScope(scopes ...string) func(http.Handler) http.Handler {
+	scopes = strings.Fields(strings.Join(scopes, " "))
 	return m.require(strings.Join(scopes, " "), func(claims any) bool {
 		c, ok := claims.(scoped)
 		if !ok {

@@ -468,6 +468,18 @@ func TestRequireScopeUsesContextClaims(t *testing.T) {
 			return jwtguard.NewContext(ctx, &plainClaims{Subject: "user-1"})
 		}, guard: mw.RequireRole("admin"), wantStatus: 403},
 		{name: "no claims and no token", ctx: func(ctx context.Context) context.Context { return ctx }, guard: mw.RequireScope("admin"), wantStatus: 401},
+		{name: "nil *Claims is denied, not a panic", ctx: func(ctx context.Context) context.Context {
+			return jwtguard.NewContext[jwtguard.Claims](ctx, nil)
+		}, guard: mw.RequireScope("admin"), wantStatus: 403},
+		{name: "nil *Claims is denied a role, not a panic", ctx: func(ctx context.Context) context.Context {
+			return jwtguard.NewContext[jwtguard.Claims](ctx, nil)
+		}, guard: mw.RequireRole("admin"), wantStatus: 403},
+		{name: "space-separated scopes in one argument, all granted", ctx: func(ctx context.Context) context.Context {
+			return jwtguard.NewContext(ctx, &jwtguard.Claims{Scope: "orders:read admin"})
+		}, guard: mw.RequireScope("admin orders:read"), wantStatus: 200},
+		{name: "space-separated scopes in one argument, one missing", ctx: func(ctx context.Context) context.Context {
+			return jwtguard.NewContext(ctx, &jwtguard.Claims{Scope: "admin"})
+		}, guard: mw.RequireScope("admin orders:read"), wantStatus: 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -204,10 +204,17 @@ func WithExtractors(extractors ...Extractor) Option {
 		if len(extractors) == 0 {
 			c.errs = append(c.errs, errors.New("WithExtractors: no extractor"))
 		}
+		seen := make(map[string]bool)
 		for i, e := range extractors {
-			if e.extract == nil {
+			switch {
+			case e.extract == nil:
 				c.errs = append(c.errs, fmt.Errorf("WithExtractors: extractor %d is the zero Extractor", i))
+			case e.err != nil:
+				c.errs = append(c.errs, fmt.Errorf("WithExtractors: %w", e.err))
+			case e.name != "" && seen[e.name]:
+				c.errs = append(c.errs, fmt.Errorf("WithExtractors: %s named twice", e.name))
 			}
+			seen[e.name] = true
 		}
 		c.extractors = extractors
 	}
@@ -300,7 +307,7 @@ func (c *config) validate() (keyring, error) {
 		kr.keys = append(kr.keys, v)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return keyring{}, fmt.Errorf("jwtguard: invalid configuration: %w", err)
+		return keyring{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return kr, nil
 }

@@ -96,6 +96,14 @@ func TestNewRejectsConfig(t *testing.T) {
 		{name: "empty token type", opts: []jwtguard.Option{ok, jwtguard.WithTokenType("")}, wantErr: "WithTokenType: empty type"},
 		{name: "empty type claim", opts: []jwtguard.Option{ok, jwtguard.WithTypeClaim("")}, wantErr: "WithTypeClaim: empty name"},
 		{name: "empty typ header", opts: []jwtguard.Option{ok, jwtguard.WithTokenTypeHeader("")}, wantErr: "WithTokenTypeHeader: empty typ"},
+		{name: "Cookie with an empty name", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.Cookie(""))}, wantErr: "Cookie: empty name"},
+		{name: "Cookie name with a semicolon", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.Cookie("a;b"))}, wantErr: `Cookie: "a;b" is not a valid name`},
+		{name: "Header with an empty name", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.Header(""))}, wantErr: "Header: empty name"},
+		{name: "Header name with a space", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.Header("X Token"))}, wantErr: `Header: "X Token" is not a valid name`},
+		{name: "InsecureQuery with an empty name", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.InsecureQuery(""))}, wantErr: "InsecureQuery: empty name"},
+		{name: "same cookie twice", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.Cookie("at"), jwtguard.Cookie("at"))}, wantErr: "cookie at named twice"},
+		{name: "Authorization twice", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.AuthorizationHeader(), jwtguard.AuthorizationHeader())}, wantErr: "header Authorization named twice"},
+		{name: "same header in two spellings", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.Header("x-token"), jwtguard.Header("X-Token"))}, wantErr: "header X-Token named twice"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,6 +112,7 @@ func TestNewRejectsConfig(t *testing.T) {
 			assert.Nil(t, mw)
 			assert.Contains(t, err.Error(), tt.wantErr)
 			assert.True(t, strings.HasPrefix(err.Error(), "jwtguard: invalid configuration: "), err.Error())
+			assert.ErrorIs(t, err, jwtguard.ErrInvalidConfig)
 		})
 	}
 }
