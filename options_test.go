@@ -201,8 +201,13 @@ func TestNewJoinsErrors(t *testing.T) {
 	}
 	// errors.Join puts one problem on each line, after the prefix.
 	assert.Len(t, strings.Split(msg, "\n"), 9, msg)
-	var joined interface{ Unwrap() []error }
-	require.ErrorAs(t, err, &joined)
+	// The error is ErrInvalidConfig wrapping the errors.Join of the problems.
+	assert.ErrorIs(t, err, jwtguard.ErrInvalidConfig)
+	outer, ok := err.(interface{ Unwrap() []error })
+	require.True(t, ok)
+	require.Len(t, outer.Unwrap(), 2)
+	joined, ok := outer.Unwrap()[1].(interface{ Unwrap() []error })
+	require.True(t, ok)
 	assert.Len(t, joined.Unwrap(), 9)
 }
 

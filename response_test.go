@@ -240,7 +240,7 @@ func TestRequireScopeChallengeIsQuotable(t *testing.T) {
 		{name: "plain", scopes: []string{"orders:admin"}, wantScope: `, scope="orders:admin"`},
 		{name: "several", scopes: []string{"a", "b"}, wantScope: `, scope="a b"`},
 		{name: "quote and backslash removed", scopes: []string{`a"b\c`}, wantScope: `, scope="abc"`},
-		{name: "CR LF removed", scopes: []string{"a\r\nSet-Cookie: x=y"}, wantScope: `, scope="aSet-Cookie: x=y"`},
+		{name: "CR LF is a separator, never in the header", scopes: []string{"a\r\nSet-Cookie: x=y"}, wantScope: `, scope="a Set-Cookie: x=y"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
