@@ -72,6 +72,11 @@ var (
 	// refresh token where an access token is expected, or the reverse.
 	ErrTokenType = errors.New("jwtguard: wrong token type")
 
+	// ErrRevoked means the token, or the refresh token family it belongs
+	// to, has been revoked in the [Store] (by a logout, or because a
+	// rotated refresh token was used again).
+	ErrRevoked = errors.New("jwtguard: token revoked")
+
 	// ErrUnavailable means the token could not be checked because a service
 	// it depends on failed: a revocation store that cannot be reached, or a
 	// key set that could never be fetched. The middleware fails closed:
@@ -81,6 +86,11 @@ var (
 	// ErrInsufficientScope means a valid token lacks a required scope or
 	// role. Answered with 403 insufficient_scope.
 	ErrInsufficientScope = errors.New("jwtguard: insufficient scope")
+
+	// ErrCrossOrigin means a request authenticated by a cookie, with a
+	// method other than GET, HEAD or OPTIONS, failed the CSRF defence (see
+	// [CSRF]). Answered with 403 invalid_request.
+	ErrCrossOrigin = errors.New("jwtguard: cross-origin request refused")
 )
 
 // tokenError is the error value for a rejected token: it matches its kind
@@ -139,6 +149,8 @@ var (
 	errNoType        = newTokenError(ErrTokenType, jwt.ErrTokenRequiredClaimMissing, "token type is required")
 	errType          = newTokenError(ErrTokenType, jwt.ErrTokenInvalidClaims, "")
 	errHeaderType    = newTokenError(ErrTokenType, jwt.ErrTokenInvalidClaims, "typ header names another token type")
+	errRevoked       = newTokenError(ErrRevoked, nil, "")
+	errNoJTI         = newTokenError(ErrMissingClaim, jwt.ErrTokenRequiredClaimMissing, "jti is required to check revocation")
 	errBearerEmpty   = fmt.Errorf("%w: bearer scheme without a token", ErrMalformedRequest)
 	errBearerSpace   = fmt.Errorf("%w: bearer token contains a space", ErrMalformedRequest)
 	errManySources   = fmt.Errorf("%w: token in more than one place", ErrMalformedRequest)

@@ -55,6 +55,8 @@ type Middleware struct {
 	onFailure     func(*http.Request, error)
 	authPreflight bool
 	responses     responses
+	store         Store     // nil: no revocation check
+	csrf          csrfGuard // for tokens from cookies
 }
 
 // New returns a Middleware configured by opts. It checks the whole
@@ -90,6 +92,8 @@ func New(opts ...Option) (*Middleware, error) {
 		onFailure:     c.onFailure,
 		authPreflight: c.authPreflight,
 		responses:     newResponses(c.realm),
+		store:         c.store,
+		csrf:          newCSRFGuard(c.csrf),
 	}, nil
 }
 
@@ -97,10 +101,20 @@ func New(opts ...Option) (*Middleware, error) {
 // *[Claims], or a *C with [WithClaimsType]) or an error matching one of the
 // package's sentinel errors. It writes nothing and can be used outside the
 // middleware chain, for example before upgrading a WebSocket.
+//
+// A token found in a cookie must also pass the CSRF defence when the method
+// is not GET, HEAD or OPTIONS ([CSRF]; [ErrCrossOrigin], 403). With
+// [WithStore], a verified token is looked up in the store ([ErrRevoked],
+// or [ErrUnavailable] when the store fails).
 func (m *Middleware) Check(r *http.Request) (any, error) {
-	token, _, err := extract(m.extractors, r)
+	token, source, err := extract(m.extractors, r)
 	if err != nil {
 		return nil, err
+	}
+	if source == SourceCookie {
+		if err := m.csrf.check(r); err != nil {
+			return nil, err
+		}
 	}
 	return m.Verify(r.Context(), token)
 }
@@ -145,10 +159,13 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 func (m *Middleware) Optional(next http.Handler) http.Handler {
 	mustHandler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, _, err := extract(m.extractors, r)
+		token, source, err := extract(m.extractors, r)
 		if err == ErrNoToken {
 			next.ServeHTTP(w, r)
 			return
+		}
+		if err == nil && source == SourceCookie {
+			err = m.csrf.check(r)
 		}
 		var claims any
 		if err == nil {

@@ -56,6 +56,8 @@ type config struct {
 	onSuccess     func(r *http.Request, claims any)
 	onFailure     func(r *http.Request, err error)
 	authPreflight bool
+	store         Store // nil: no revocation
+	csrf          CSRF
 	errs          []error // problems found while applying options
 }
 

@@ -17,6 +17,7 @@ import (
 //	ErrInvalidToken (any)     401     Bearer realm="…", error="invalid_token", error_description="…"
 //	ErrInsufficientScope      403     Bearer realm="…", error="insufficient_scope", error_description="…"[, scope="…"]
 //	ErrUnavailable            503     (none)
+//	ErrCrossOrigin            403     (none), error="invalid_request"
 //	anything else             401     as ErrInvalidToken, "invalid token"
 //
 // The body is a small JSON object {"error": …, "error_description": …}. It
@@ -46,6 +47,7 @@ var tokenDescriptions = []struct {
 	{ErrIssuer, "wrong issuer"},
 	{ErrAudience, "wrong audience"},
 	{ErrTokenType, "wrong token type"},
+	{ErrRevoked, "token revoked"},
 }
 
 type responses struct {
@@ -55,6 +57,7 @@ type responses struct {
 	invalidToken   response // for token errors of no listed kind
 	forbidden      response // ErrInsufficientScope without a scope
 	unavailable    response
+	crossOrigin    response
 	byKind         []response // parallel to tokenDescriptions
 }
 
@@ -77,6 +80,10 @@ func newResponses(realm string) responses {
 		unavailable: response{
 			status: http.StatusServiceUnavailable,
 			body:   body("temporarily_unavailable", "the token cannot be checked now"),
+		},
+		crossOrigin: response{
+			status: http.StatusForbidden,
+			body:   body("invalid_request", "cross-origin request refused"),
 		},
 	}
 	for _, d := range tokenDescriptions {
@@ -143,6 +150,8 @@ func (rs *responses) lookup(err error) *response {
 		return &rs.invalidRequest
 	case errors.Is(err, ErrUnavailable):
 		return &rs.unavailable
+	case errors.Is(err, ErrCrossOrigin):
+		return &rs.crossOrigin
 	}
 	var se *scopeError
 	if errors.As(err, &se) {

@@ -76,6 +76,9 @@ func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 	if err := m.validate(&h, &cv); err != nil {
 		return nil, err
 	}
+	if err := m.checkRevoked(ctx, &cv); err != nil {
+		return nil, err
+	}
 	if fill != nil {
 		return fill, nil
 	}
@@ -196,13 +199,15 @@ type claimView struct {
 	aud                    []byte // the raw JSON value, nil when absent
 	typ                    span
 	hasType                bool
+	jti, fid               span // for the revocation store
+	hasJTI, hasFID         bool
 }
 
 // knownNames are the claim names whose value types the middleware fixes:
 // the registered claims of RFC 7519 §4.1 and those of [Claims]. A top-level
 // member that differs from one of them (or from the type claim) only in case
 // is refused, since encoding/json would decode it into the same field.
-var knownNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "roles", "scope"}
+var knownNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "roles", "scope", "fid"}
 
 // scanClaims checks that payload is one strict JSON object and reads the
 // claims the middleware decides on. When dst is not nil it also fills the
@@ -265,7 +270,16 @@ func scanClaims(payload []byte, typeClaim string, dst *Claims) (claimView, error
 			if dst != nil {
 				dst.Issuer = cv.iss.text()
 			}
-		case "sub", "jti", "type", "scope":
+		case "jti":
+			cv.jti, ok = s.str()
+			cv.hasJTI = true
+			if dst != nil {
+				dst.ID = cv.jti.text()
+			}
+		case "fid":
+			cv.fid, ok = s.str()
+			cv.hasFID = true
+		case "sub", "type", "scope":
 			var v span
 			v, ok = s.str()
 			if dst != nil {

@@ -1,0 +1,128 @@
+package jwtguard_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+
+	"github.com/jwtguard/jwtguard"
+)
+
+// exampleSecret stands for a secret read from configuration: at least 32
+// random bytes for HS256, never a password and never in source code.
+var exampleSecret = []byte("example-secret-of-32-bytes-min!!")
+
+// An Issuer mints access/refresh pairs; any jwtguard.Middleware configured
+// with the same key, issuer and audience verifies them, and keeps the two
+// kinds apart.
+func ExampleNewIssuer() {
+	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
+		Key:      jwtguard.Key{ID: "2026-01", Algorithm: "HS256", Key: exampleSecret},
+		Issuer:   "https://auth.example.com",
+		Audience: []string{"orders-api"},
+		// AccessTTL: 30 minutes and RefreshTTL: 7 days by default.
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	pair, err := issuer.Issue(context.Background(), "user-42", map[string]any{"roles": []string{"reader"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mw, err := jwtguard.New(
+		jwtguard.WithKeys(jwtguard.Key{ID: "2026-01", Algorithm: "HS256", Key: exampleSecret}),
+		jwtguard.WithIssuer("https://auth.example.com"),
+		jwtguard.WithAudience("orders-api"),
+	)
+	if err != nil {
+		log.Fatal(err)
+	}
+	claims, err := mw.Verify(context.Background(), pair.AccessToken)
+	if err != nil {
+		log.Fatal(err)
+	}
+	c := claims.(*jwtguard.Claims)
+	fmt.Println(c.Subject, c.Type, c.Roles, c.ExpiresAt.Sub(c.IssuedAt.Time))
+
+	_, err = mw.Verify(context.Background(), pair.RefreshToken)
+	fmt.Println(errors.Is(err, jwtguard.ErrTokenType))
+	// Output:
+	// user-42 access [reader] 30m0s
+	// true
+}
+
+// The refresh handler rotates refresh tokens: each one works once, and
+// using one again revokes its whole family.
+func ExampleSessions_RefreshHandler() {
+	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
+		Key:    jwtguard.Key{Algorithm: "HS256", Key: exampleSecret},
+		Issuer: "https://auth.example.com",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := jwtguard.NewMemoryStore()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	sessions, err := jwtguard.NewSessions(issuer, store)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/auth/refresh", sessions.RefreshHandler())
+	mux.Handle("GET /orders", sessions.Middleware().Handler(http.HandlerFunc(
+		func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "orders") })))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	// A login handler (sessions.LoginHandler) would hand out this pair.
+	pair, err := issuer.Issue(context.Background(), "user-42", nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	refresh := func(token string) (status int, next tokenBody) {
+		resp, err := http.Post(srv.URL+"/auth/refresh", "application/json",
+			strings.NewReader(`{"refresh_token":"`+token+`"}`))
+		if err != nil {
+			log.Fatal(err)
+		}
+		defer resp.Body.Close()
+		_ = json.NewDecoder(resp.Body).Decode(&next)
+		return resp.StatusCode, next
+	}
+	orders := func(token string) int {
+		req, _ := http.NewRequest("GET", srv.URL+"/orders", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+
+	status, next := refresh(pair.RefreshToken)
+	fmt.Println("refresh:", status, next.TokenType)
+	fmt.Println("new access token:", orders(next.AccessToken))
+	status, again := refresh(pair.RefreshToken)
+	fmt.Println("old refresh token again:", status, again.Error)
+	fmt.Println("new access token after reuse:", orders(next.AccessToken))
+	status, _ = refresh(next.RefreshToken)
+	fmt.Println("new refresh token after reuse:", status)
+	// Output:
+	// refresh: 200 bearer
+	// new access token: 200
+	// old refresh token again: 401 invalid_token
+	// new access token after reuse: 401
+	// new refresh token after reuse: 401
+}

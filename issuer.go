@@ -1,0 +1,378 @@
+package jwtguard
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Defaults of [NewIssuer].
+const (
+	// DefaultAccessTTL is the lifetime of access tokens.
+	DefaultAccessTTL = 30 * time.Minute
+	// DefaultRefreshTTL is the lifetime of refresh tokens.
+	DefaultRefreshTTL = 7 * 24 * time.Hour
+)
+
+// Header typ values of the tokens an [Issuer] mints (RFC 8725 §3.11
+// explicit typing). They name the type claim, so a verifier that checks
+// either one refuses the other kind of token.
+const (
+	AccessTokenTyp  = "access+jwt"
+	RefreshTokenTyp = "refresh+jwt"
+)
+
+// IssuerConfig configures an [Issuer]. Only Key and Issuer are required.
+type IssuerConfig struct {
+	// Key signs the tokens: a []byte secret for HS256, HS384 and HS512 (at
+	// least 32, 48 and 64 bytes), or a private key (*rsa.PrivateKey of at
+	// least 2048 bits, *ecdsa.PrivateKey on the algorithm's curve,
+	// ed25519.PrivateKey). When Key.ID is set, tokens carry it as kid.
+	Key Key
+
+	// Issuer is the iss claim, and the issuer the verifiers require.
+	Issuer string
+
+	// Audience is the aud claim (a string when there is one, an array
+	// otherwise) and the audiences the verifiers require. Default: none.
+	Audience []string
+
+	// AccessTTL is the lifetime of access tokens. Default:
+	// [DefaultAccessTTL] (30 minutes).
+	AccessTTL time.Duration
+
+	// RefreshTTL is the lifetime of refresh tokens. Default:
+	// [DefaultRefreshTTL] (7 days). It must be longer than AccessTTL.
+	RefreshTTL time.Duration
+
+	// Leeway is the clock skew the verifiers allow, as [WithLeeway].
+	// Default: 0.
+	Leeway time.Duration
+
+	// Clock is the source of the current time, for tests. Default:
+	// time.Now.
+	Clock func() time.Time
+}
+
+// An Issuer mints token pairs: a short-lived access token and a long-lived
+// refresh token of one family. Make one with [NewIssuer]. It is immutable
+// and safe for concurrent use.
+//
+// The tokens are signed JWTs (JWS compact serialization), not encrypted:
+// anyone who holds one can read every claim in it. Put nothing secret in the
+// claims passed to [Issuer.Issue].
+type Issuer struct {
+	keys       signingKeys
+	iss        string
+	aud        any // nil, a string, or a []string
+	audience   []string
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	leeway     time.Duration
+	clock      func() time.Time
+	verifyKey  Key         // the public half of the signing key
+	access     *Middleware // verifies access tokens, no store
+	refresh    *Middleware // verifies refresh tokens, no store
+}
+
+// TokenPair is what [Issuer.Issue] returns.
+type TokenPair struct {
+	// AccessToken is the access token (claim type "access").
+	AccessToken string
+	// RefreshToken is the refresh token (claim type "refresh").
+	RefreshToken string
+	// AccessExpiresAt is the access token's exp.
+	AccessExpiresAt time.Time
+	// RefreshExpiresAt is the refresh token's exp.
+	RefreshExpiresAt time.Time
+}
+
+// NewIssuer returns an Issuer configured by cfg, reporting every problem at
+// once: no issuer, a missing or weak key (the same rules as [New]: an HMAC
+// secret shorter than its hash, an RSA key under 2048 bits, the "none"
+// algorithm), a public key where the private one is needed, or lifetimes
+// out of order.
+func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
+	if cfg.AccessTTL == 0 {
+		cfg.AccessTTL = DefaultAccessTTL
+	}
+	if cfg.RefreshTTL == 0 {
+		cfg.RefreshTTL = DefaultRefreshTTL
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	var errs []error
+	if cfg.Issuer == "" {
+		errs = append(errs, errors.New("no issuer"))
+	}
+	if cfg.AccessTTL < time.Second {
+		errs = append(errs, fmt.Errorf("access lifetime %v is under a second", cfg.AccessTTL))
+	}
+	if cfg.RefreshTTL <= cfg.AccessTTL {
+		errs = append(errs, fmt.Errorf("refresh lifetime %v is not longer than the access lifetime %v", cfg.RefreshTTL, cfg.AccessTTL))
+	}
+	sk, err := newStaticKey(cfg.Key)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	var access, refresh *Middleware
+	if err == nil {
+		common := []Option{
+			WithKeys(cfg.Key), WithIssuer(cfg.Issuer), WithClock(cfg.Clock), WithLeeway(cfg.Leeway),
+			WithClaimsType[tokenClaims](),
+		}
+		if len(cfg.Audience) > 0 {
+			common = append(common, WithAudience(cfg.Audience...))
+		}
+		// The issuer's name, audience and leeway are checked here as New
+		// checks them; the first error reports them all.
+		if access, err = New(append(common, WithTokenType(TypeAccess))...); err != nil {
+			errs = append(errs, err)
+		} else if refresh, err = New(append(common, WithTokenType(TypeRefresh))...); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("jwtguard: invalid issuer configuration: %w", err)
+	}
+	i := &Issuer{
+		keys:       sk,
+		iss:        cfg.Issuer,
+		audience:   append([]string(nil), cfg.Audience...),
+		accessTTL:  cfg.AccessTTL,
+		refreshTTL: cfg.RefreshTTL,
+		leeway:     cfg.Leeway,
+		clock:      cfg.Clock,
+		verifyKey:  cfg.Key,
+		access:     access,
+		refresh:    refresh,
+	}
+	switch len(i.audience) {
+	case 0:
+	case 1:
+		i.aud = i.audience[0]
+	default:
+		i.aud = i.audience
+	}
+	return i, nil
+}
+
+// Issue mints a new pair for subject, starting a new refresh token family.
+// claims are extra claims put in both tokens as they are (for example
+// "roles": []string{"admin"} or "scope": "orders:read"); they may be nil.
+// They must not name a claim the issuer sets (iss, sub, aud, exp, nbf, iat,
+// jti, type, fid), nor differ from a known claim only in case, and "roles"
+// and "scope" must have the types of [Claims].
+//
+// Each token gets a random jti; both carry the family id in claim "fid".
+// Anyone can read the claims: put nothing secret in them.
+func (i *Issuer) Issue(ctx context.Context, subject string, claims map[string]any) (*TokenPair, error) {
+	fid, err := randomID()
+	if err != nil {
+		return nil, err
+	}
+	return i.issue(ctx, subject, claims, fid)
+}
+
+// issue mints a pair of family fid.
+func (i *Issuer) issue(_ context.Context, subject string, claims map[string]any, fid string) (*TokenPair, error) {
+	if subject == "" {
+		return nil, errors.New("jwtguard: issue: empty subject")
+	}
+	for name := range claims {
+		if reservedClaim(name) {
+			return nil, fmt.Errorf("jwtguard: issue: claim %q is set by the issuer", name)
+		}
+	}
+	key, err := i.keys.signingKey()
+	if err != nil {
+		return nil, fmt.Errorf("jwtguard: issue: %w", err)
+	}
+	now := i.clock().Truncate(time.Second)
+	pair := &TokenPair{AccessExpiresAt: now.Add(i.accessTTL), RefreshExpiresAt: now.Add(i.refreshTTL)}
+	if pair.AccessToken, err = i.mint(key, subject, claims, fid, TypeAccess, now, pair.AccessExpiresAt); err != nil {
+		return nil, err
+	}
+	if pair.RefreshToken, err = i.mint(key, subject, claims, fid, TypeRefresh, now, pair.RefreshExpiresAt); err != nil {
+		return nil, err
+	}
+	return pair, nil
+}
+
+// mint signs one token.
+func (i *Issuer) mint(key *signingKey, subject string, extra map[string]any, fid, typ string, now, exp time.Time) (string, error) {
+	jti, err := randomID()
+	if err != nil {
+		return "", err
+	}
+	payload := make(map[string]any, len(extra)+9)
+	for k, v := range extra {
+		payload[k] = v
+	}
+	payload["iss"] = i.iss
+	payload["sub"] = subject
+	if i.aud != nil {
+		payload["aud"] = i.aud
+	}
+	payload["iat"] = now.Unix()
+	payload["nbf"] = now.Unix()
+	payload["exp"] = exp.Unix()
+	payload["jti"] = jti
+	payload["type"] = typ
+	payload["fid"] = fid
+	pb, err := json.Marshal(payload)
+	if err != nil {
+		return "", fmt.Errorf("jwtguard: issue: claims: %w", err)
+	}
+	// What the verifier would refuse is refused here, not at the first
+	// request: claims of the wrong JSON type, names that differ only in
+	// case.
+	if _, err := scanClaims(pb, DefaultTypeClaim, nil); err != nil {
+		return "", fmt.Errorf("jwtguard: issue: claims would not verify: %w", err)
+	}
+	typHeader := AccessTokenTyp
+	if typ == TypeRefresh {
+		typHeader = RefreshTokenTyp
+	}
+	hb, err := json.Marshal(struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid,omitempty"`
+		Typ string `json:"typ"`
+	}{key.alg, key.id, typHeader})
+	if err != nil {
+		return "", err
+	}
+	enc := base64.RawURLEncoding
+	input := enc.EncodeToString(hb) + "." + enc.EncodeToString(pb)
+	sig, err := key.method.Sign(input, key.key)
+	if err != nil {
+		return "", fmt.Errorf("jwtguard: issue: sign: %w", err)
+	}
+	token := input + "." + enc.EncodeToString(sig)
+	if len(token) > DefaultMaxTokenSize {
+		return "", fmt.Errorf("jwtguard: issue: token is %d bytes, over the %d verifiers accept", len(token), DefaultMaxTokenSize)
+	}
+	return token, nil
+}
+
+// reservedClaim reports whether name is, or differs only in case from, a
+// claim the issuer sets.
+func reservedClaim(name string) bool {
+	for _, r := range [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "fid"} {
+		if strings.EqualFold(name, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// randomID returns 128 random bits, base64url-encoded.
+func randomID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("jwtguard: random: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// signingKeys is the one place an Issuer gets the key it signs with. A key
+// set with rotation can implement it to hand out its current key.
+type signingKeys interface {
+	signingKey() (*signingKey, error)
+}
+
+// signingKey is a checked key ready to sign.
+type signingKey struct {
+	id     string
+	alg    string
+	method jwt.SigningMethod
+	key    any // []byte, *rsa.PrivateKey, *ecdsa.PrivateKey or ed25519.PrivateKey
+}
+
+// staticKey is a single signing key.
+type staticKey struct{ k signingKey }
+
+func (s *staticKey) signingKey() (*signingKey, error) { return &s.k, nil }
+
+// newStaticKey checks k with the verification rules of keys.go, and that
+// it is the private half where there are two.
+func newStaticKey(k Key) (*staticKey, error) {
+	if strings.EqualFold(k.Algorithm, "none") {
+		return nil, errors.New(`algorithm "none" is never allowed`)
+	}
+	v, err := checkKey(k)
+	if err != nil {
+		return nil, err
+	}
+	key := k.Key
+	switch k.Key.(type) {
+	case []byte:
+		key = v.key // the private copy checkKey made
+	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
+	default:
+		return nil, fmt.Errorf("key %q: signing with %s needs the private key, got %T", k.ID, k.Algorithm, k.Key)
+	}
+	return &staticKey{k: signingKey{id: k.ID, alg: k.Algorithm, method: v.method, key: key}}, nil
+}
+
+// tokenClaims is what the lifecycle handlers read of a verified token: the
+// claims they act on, and the raw members to carry over to the next pair.
+type tokenClaims struct {
+	iss, sub, jti, fid string
+	exp                time.Time
+	raw                map[string]json.RawMessage
+}
+
+// UnmarshalJSON reads a payload the verifier has already checked strictly.
+func (c *tokenClaims) UnmarshalJSON(b []byte) error {
+	if err := json.Unmarshal(b, &c.raw); err != nil {
+		return err
+	}
+	for name, dst := range map[string]*string{"iss": &c.iss, "sub": &c.sub, "jti": &c.jti, "fid": &c.fid} {
+		if v, ok := c.raw[name]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return err
+			}
+		}
+	}
+	if v, ok := c.raw["exp"]; ok {
+		var exp float64
+		if err := json.Unmarshal(v, &exp); err != nil {
+			return err
+		}
+		c.exp = toDate(exp).Time
+	}
+	return nil
+}
+
+// extra returns the claims the issuer did not set, to mint the next pair
+// with, decoded as encoding/json does into an any, except that numbers are
+// json.Number, so that they are minted again digit for digit.
+func (c *tokenClaims) extra() (map[string]any, error) {
+	out := make(map[string]any, len(c.raw))
+	for name, raw := range c.raw {
+		if reservedClaim(name) {
+			continue
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		var v any
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		out[name] = v
+	}
+	return out, nil
+}

@@ -1,0 +1,94 @@
+package jwtguard
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+// LogoutHandler returns the logout endpoint, a POST. It revokes what the
+// request presents: the access token (Authorization header or, in cookie
+// mode, the access cookie), whose jti is revoked until its exp and whose
+// family is revoked; and the refresh token (refresh_token in a JSON or form
+// body, or the refresh cookie), whose family is revoked. Revoking a family
+// ends every token of that login session. It clears the token cookies and
+// answers 204.
+//
+// At least one of the two tokens must verify (an already revoked one does:
+// logging out twice is harmless); otherwise it answers 401 as the
+// middleware would, and still clears the cookies. A request authenticated
+// by a cookie must pass the CSRF defence (403). When the store fails it
+// answers 503 and leaves the cookies: nothing may be taken as revoked, and
+// the client should try again.
+func (s *Sessions) LogoutHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Cache-Control"] = noStore
+		err := s.logout(w, r)
+		// The cookies go unless the request was refused before anything
+		// was looked at, or the store failed: then the client keeps them
+		// to try again, since nothing was revoked.
+		if s.mode != bodyOnly && !errors.Is(err, errMethod) && !errors.Is(err, ErrCrossOrigin) && !errors.Is(err, ErrUnavailable) {
+			s.cookies.clear(w)
+		}
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (s *Sessions) logout(w http.ResponseWriter, r *http.Request) error {
+	if err := post(r); err != nil {
+		return err
+	}
+	ctx := r.Context()
+	access, source, err := extract(s.mw.extractors, r)
+	if err != nil && err != ErrNoToken {
+		return err
+	}
+	if source == SourceCookie {
+		if err := s.mw.csrf.check(r); err != nil {
+			return err
+		}
+	}
+	refresh, _, err := s.refreshToken(w, r, "")
+	if err != nil {
+		return err
+	}
+
+	now := s.issuer.clock()
+	familyUntil := now.Add(s.issuer.refreshTTL + s.issuer.leeway)
+	accessTC, accessErr := verifyLifecycle(ctx, s.issuer.access, access)
+	refreshTC, refreshErr := verifyLifecycle(ctx, s.issuer.refresh, refresh)
+	if accessTC == nil && refreshTC == nil {
+		if accessErr != ErrNoToken {
+			return accessErr
+		}
+		return refreshErr
+	}
+	if accessTC != nil && accessTC.jti != "" {
+		// Revoked until it expires on its own.
+		if err := s.store.Revoke(ctx, accessTC.iss, accessTC.jti, accessTC.exp.Add(s.issuer.leeway)); err != nil {
+			return storeError(err)
+		}
+	}
+	for _, tc := range []*tokenClaims{accessTC, refreshTC} {
+		if tc != nil && tc.fid != "" {
+			if err := s.store.RevokeFamily(ctx, tc.iss, tc.fid, familyUntil); err != nil {
+				return storeError(err)
+			}
+		}
+	}
+	return nil
+}
+
+// verifyLifecycle verifies token with one of the issuer's verifiers; an
+// empty token is ErrNoToken.
+func verifyLifecycle(ctx context.Context, mw *Middleware, token string) (*tokenClaims, error) {
+	v, err := mw.Verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	return v.(*tokenClaims), nil
+}

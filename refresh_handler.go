@@ -1,0 +1,131 @@
+package jwtguard
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// RefreshHandler returns the refresh endpoint. It takes the refresh token
+// from a JSON body {"refresh_token": …}, from a form field refresh_token
+// (with grant_type "refresh_token" when present, as RFC 6749 §6), or in
+// cookie mode from the refresh cookie, which must then pass the CSRF
+// defence; a token in two places is refused. It verifies it as a refresh
+// token (an access token never passes), asks the [RefreshFunc] if one is
+// set, and rotates: the store marks the token used, in one atomic step, and
+// the answer is a new pair of the same family, as from the login handler.
+// The old refresh token is then unusable.
+//
+// Presenting a refresh token that was already used is taken as theft
+// (RFC 9700 §4.14.2): the whole family is revoked, so neither the thief's
+// nor the user's tokens of that family work any more (access tokens
+// included, where the middleware has the store), and the user must log in
+// again. Of concurrent refreshes with one token exactly one succeeds, and
+// the others revoke the family: clients must not refresh with one token in
+// parallel.
+//
+// Errors follow RFC 6750, as the middleware's: 401 invalid_token (expired,
+// wrong type, revoked, reused, denied by the RefreshFunc, …) with a
+// WWW-Authenticate challenge; 401 with a bare challenge when there is no
+// token; 400 invalid_request for a malformed request; 405 (Allow: POST),
+// 413, 415 as the login handler; 403 for a failed CSRF check; 503 when the
+// store fails (the request is refused, never passed). In cookie mode a
+// refused refresh token's cookies are cleared. Every answer carries
+// Cache-Control: no-store.
+func (s *Sessions) RefreshHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fromCookie, err := s.refresh(w, r)
+		if err != nil {
+			if fromCookie && errors.Is(err, ErrInvalidToken) {
+				s.cookies.clear(w)
+			}
+			s.fail(w, r, err)
+		}
+	})
+}
+
+// refreshToken finds the refresh token of a refresh or logout request.
+func (s *Sessions) refreshToken(w http.ResponseWriter, r *http.Request, grant string) (token string, fromCookie bool, err error) {
+	f, err := s.readFields(w, r, "refresh_token", "grant_type")
+	if err != nil {
+		return "", false, err
+	}
+	if grant != "" && f["grant_type"] != "" && f["grant_type"] != grant {
+		return "", false, errGrantType
+	}
+	token = f["refresh_token"]
+	if s.mode != bodyOnly {
+		c, err := s.refreshCookie.Extract(r)
+		if err != nil {
+			return "", false, err
+		}
+		if c != "" {
+			if token != "" {
+				return "", false, errTwoRefresh
+			}
+			if err := s.mw.csrf.check(r); err != nil {
+				return "", false, err
+			}
+			token, fromCookie = c, true
+		}
+	}
+	return token, fromCookie, nil
+}
+
+func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie bool, err error) {
+	w.Header()["Cache-Control"] = noStore
+	if err := post(r); err != nil {
+		return false, err
+	}
+	token, fromCookie, err := s.refreshToken(w, r, "refresh_token")
+	if err != nil {
+		return fromCookie, err
+	}
+	ctx := r.Context()
+	v, err := s.issuer.refresh.Verify(ctx, token)
+	if err != nil {
+		return fromCookie, err
+	}
+	tc := v.(*tokenClaims)
+	if tc.sub == "" || tc.jti == "" {
+		return fromCookie, errEmptyClaims
+	}
+	if tc.fid == "" {
+		return fromCookie, errNoFamily
+	}
+	now := s.issuer.clock()
+	familyUntil := now.Add(s.issuer.refreshTTL + s.issuer.leeway)
+	claims, err := tc.extra()
+	if err != nil {
+		return fromCookie, fmt.Errorf("%w: %w", errInternal, err)
+	}
+	if s.refreshCheck != nil {
+		claims, err = s.refreshCheck(ctx, tc.sub, claims)
+		switch {
+		case errors.Is(err, ErrRefreshDenied):
+			if err := s.store.RevokeFamily(ctx, tc.iss, tc.fid, familyUntil); err != nil {
+				return fromCookie, storeError(err)
+			}
+			return fromCookie, refreshDenied
+		case err != nil:
+			return fromCookie, fmt.Errorf("%w: refresh check: %w", ErrUnavailable, err)
+		}
+	}
+	rot, err := s.store.Rotate(ctx, tc.iss, tc.fid, tc.jti, tc.exp.Add(s.issuer.leeway), familyUntil)
+	if err != nil {
+		return fromCookie, storeError(err)
+	}
+	switch rot {
+	case RotationOK:
+	case RotationReused:
+		return fromCookie, refreshReused
+	default:
+		return fromCookie, familyRevoked
+	}
+	pair, err := s.issuer.issue(ctx, tc.sub, claims, tc.fid)
+	if err != nil {
+		return fromCookie, fmt.Errorf("%w: %w", errInternal, err)
+	}
+	s.writePair(w, pair)
+	return fromCookie, nil
+}

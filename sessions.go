@@ -1,0 +1,373 @@
+package jwtguard
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"unicode/utf8"
+)
+
+// DefaultMaxBodySize is the largest request body the login, refresh and
+// logout handlers read, in bytes.
+const DefaultMaxBodySize = 16 << 10
+
+// LoginFunc checks a username and password for [Sessions.LoginHandler]. It
+// returns the subject (the sub claim: a stable user id, not the username
+// when that can change) and extra claims for both tokens (nil for none; see
+// [Issuer.Issue]). For an unknown user and for a wrong password alike it
+// returns an error matching [ErrInvalidCredentials]; any other error is
+// taken for a failure of the application (503) and never shown.
+type LoginFunc func(ctx context.Context, username, password string) (subject string, claims map[string]any, err error)
+
+// RefreshFunc decides, at each refresh, whether subject may still refresh
+// (for example whether the user is still active), and returns the extra
+// claims of the next pair: claims as carried by the refresh token (decoded
+// as encoding/json decodes into an any, but with numbers as json.Number),
+// or fresh ones (roles changed). An error matching [ErrRefreshDenied] refuses the
+// refresh (401) and revokes the family; any other error answers 503 and
+// leaves the refresh token usable, so that the client can retry.
+type RefreshFunc func(ctx context.Context, subject string, claims map[string]any) (map[string]any, error)
+
+// Errors that a [LoginFunc] or a [RefreshFunc] return.
+var (
+	// ErrInvalidCredentials is returned by a LoginFunc for an unknown user
+	// or a wrong password. Answered with 401 invalid_grant, the same for
+	// both.
+	ErrInvalidCredentials = errors.New("jwtguard: invalid credentials")
+	// ErrRefreshDenied is returned by a RefreshFunc when the subject may no
+	// longer refresh. Answered with 401 invalid_token.
+	ErrRefreshDenied = errors.New("jwtguard: refresh denied")
+)
+
+// Sessions serves the token lifecycle over HTTP: login, refresh with
+// rotation and reuse detection, and logout, with tokens in JSON bodies, in
+// cookies, or both. Make one with [NewSessions]; protect routes with
+// [Sessions.Middleware]. It is immutable and safe for concurrent use.
+type Sessions struct {
+	issuer        *Issuer
+	store         Store
+	mw            *Middleware
+	mode          cookieMode
+	cookies       tokenCookies
+	refreshCookie Extractor
+	refreshCheck  RefreshFunc
+	maxBody       int64
+}
+
+// A SessionsOption configures [NewSessions].
+type SessionsOption func(*sessionsConfig)
+
+type sessionsConfig struct {
+	mode            cookieMode
+	strictCookies   bool
+	insecureCookies bool
+	refreshPath     string
+	refreshCheck    RefreshFunc
+	maxBody         int64
+	accessOpts      []Option
+	errs            []error
+}
+
+// WithCookies turns cookie mode on: the login and refresh handlers set the
+// tokens in HttpOnly cookies ([AccessCookieName], [RefreshCookieName]) and
+// leave them out of the JSON body, so page scripts never see them; the
+// middleware and the handlers read them from the cookies (or from the
+// Authorization header and the body, as without cookies), and every unsafe
+// request that carries a cookie must pass the CSRF defence ([CSRF]).
+// Default: tokens in the JSON body only, no cookies.
+func WithCookies() SessionsOption {
+	return func(c *sessionsConfig) { c.mode = cookiesOnly }
+}
+
+// WithCookiesAndBody is [WithCookies] with the tokens in the JSON body as
+// well, for applications that serve both browsers and other clients from
+// one login endpoint.
+func WithCookiesAndBody() SessionsOption {
+	return func(c *sessionsConfig) { c.mode = cookiesAndBody }
+}
+
+// WithStrictCookies sets SameSite=Strict on the token cookies: browsers then
+// send them on no cross-site navigation at all, links included. Default:
+// SameSite=Lax.
+func WithStrictCookies() SessionsOption {
+	return func(c *sessionsConfig) { c.strictCookies = true }
+}
+
+// WithInsecureCookies leaves Secure off the token cookies and drops the
+// __Host- and __Secure- prefixes from their names (browsers refuse prefixed
+// cookies without Secure), for local development over plain HTTP. Tokens
+// then travel in clear text: never use it in production. Default: Secure.
+func WithInsecureCookies() SessionsOption {
+	return func(c *sessionsConfig) { c.insecureCookies = true }
+}
+
+// WithRefreshCookiePath scopes the refresh cookie to path, the common prefix
+// of the refresh and logout endpoints (such as "/api/v1/auth"), so browsers
+// send it nowhere else; it is then named [PathRefreshCookieName]. Default:
+// [RefreshCookieName] with Path=/.
+func WithRefreshCookiePath(path string) SessionsOption {
+	return func(c *sessionsConfig) {
+		if err := validCookiePath(path); err != nil {
+			c.errs = append(c.errs, fmt.Errorf("WithRefreshCookiePath: %q: %w", path, err))
+		}
+		c.refreshPath = path
+	}
+}
+
+// WithRefreshCheck calls fn at every refresh (see [RefreshFunc]). Default:
+// every holder of a valid, unused refresh token may refresh, keeping the
+// claims it carries.
+func WithRefreshCheck(fn RefreshFunc) SessionsOption {
+	return func(c *sessionsConfig) {
+		if fn == nil {
+			c.errs = append(c.errs, errors.New("WithRefreshCheck: nil func"))
+		}
+		c.refreshCheck = fn
+	}
+}
+
+// WithMaxBodySize sets the largest request body the handlers read; a larger
+// one is answered with 413. Default: [DefaultMaxBodySize] (16 KiB). It must
+// be between 1 KiB and 1 MiB.
+func WithMaxBodySize(n int64) SessionsOption {
+	return func(c *sessionsConfig) {
+		if n < 1<<10 || n > 1<<20 {
+			c.errs = append(c.errs, fmt.Errorf("WithMaxBodySize: %d is outside [1024, 1048576]", n))
+		}
+		c.maxBody = n
+	}
+}
+
+// WithAccessOptions adds options to the access token [Middleware] of
+// [Sessions.Middleware], after the ones NewSessions sets (the issuer's key,
+// iss, aud, clock and leeway, the store, and the header and cookie
+// extractors): for example [WithCSRF], [WithErrorHandler] or
+// [WithClaimsType]. The handlers use its CSRF defence, error responses and
+// hooks too.
+func WithAccessOptions(opts ...Option) SessionsOption {
+	return func(c *sessionsConfig) { c.accessOpts = append(c.accessOpts, opts...) }
+}
+
+// NewSessions returns the lifecycle handlers for issuer, keeping revocation
+// and rotation state in store (a [MemoryStore], or a shared store when
+// several instances serve the same users). It reports every configuration
+// problem at once.
+func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions, error) {
+	c := sessionsConfig{maxBody: DefaultMaxBodySize}
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&c)
+		}
+	}
+	errs := c.errs
+	if issuer == nil {
+		errs = append(errs, errors.New("nil issuer"))
+	}
+	if store == nil {
+		errs = append(errs, errors.New("nil store: rotation and revocation need one"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("jwtguard: invalid sessions configuration: %w", err)
+	}
+	s := &Sessions{
+		issuer: issuer, store: store, mode: c.mode, cookies: newTokenCookies(&c),
+		refreshCheck: c.refreshCheck, maxBody: c.maxBody,
+	}
+	s.refreshCookie = Cookie(s.cookies.refresh)
+	mwOpts := []Option{
+		WithKeys(issuer.verifyKey), WithIssuer(issuer.iss), WithClock(issuer.clock),
+		WithLeeway(issuer.leeway), WithStore(store),
+	}
+	if len(issuer.audience) > 0 {
+		mwOpts = append(mwOpts, WithAudience(issuer.audience...))
+	}
+	if s.mode != bodyOnly {
+		mwOpts = append(mwOpts, WithExtractors(AuthorizationHeader(), Cookie(s.cookies.access)))
+	}
+	mw, err := New(append(mwOpts, c.accessOpts...)...)
+	if err != nil {
+		return nil, err
+	}
+	s.mw = mw
+	return s, nil
+}
+
+// Middleware returns the access token middleware that matches the issuer:
+// its key, issuer, audience, clock and leeway, the store (revoked tokens and
+// families are refused), the Authorization header and, in cookie mode, the
+// access cookie with the CSRF defence. Protect routes with its Handler.
+func (s *Sessions) Middleware() *Middleware { return s.mw }
+
+// SetCookies writes the token cookies for pair, as the login and refresh
+// handlers do in cookie mode, for applications that mint pairs in handlers
+// of their own.
+func (s *Sessions) SetCookies(w http.ResponseWriter, pair *TokenPair) {
+	s.cookies.set(w, pair, s.issuer.clock())
+}
+
+// ClearCookies deletes the token cookies, as the logout handler does.
+func (s *Sessions) ClearCookies(w http.ResponseWriter) { s.cookies.clear(w) }
+
+// tokenResponse is the body of a successful login or refresh (RFC 6749
+// §5.1).
+type tokenResponse struct {
+	AccessToken  string `json:"access_token,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in"`
+}
+
+// writePair answers with a new pair: cookies and/or the JSON body.
+func (s *Sessions) writePair(w http.ResponseWriter, pair *TokenPair) {
+	now := s.issuer.clock()
+	resp := tokenResponse{TokenType: "bearer", ExpiresIn: int64(maxAge(pair.AccessExpiresAt, now))}
+	if s.mode != cookiesOnly {
+		resp.AccessToken, resp.RefreshToken = pair.AccessToken, pair.RefreshToken
+	}
+	if s.mode != bodyOnly {
+		s.cookies.set(w, pair, now)
+	}
+	b, _ := json.Marshal(resp)
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = noStore
+	h["Pragma"] = noCache
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+var noCache = []string{"no-cache"}
+
+// Errors of the handlers that are not about a token.
+var (
+	errMethod      = errors.New("jwtguard: method not allowed")
+	errBodyTooBig  = errors.New("jwtguard: request body too large")
+	errMediaType   = errors.New("jwtguard: unsupported content type")
+	errMalformed   = fmt.Errorf("%w: malformed body", ErrMalformedRequest)
+	errMissing     = fmt.Errorf("%w: missing or empty field", ErrMalformedRequest)
+	errGrantType   = fmt.Errorf("%w: unsupported grant_type", ErrMalformedRequest)
+	errTwoRefresh  = fmt.Errorf("%w: refresh token in the body and in a cookie", ErrMalformedRequest)
+	errBadLogin    = fmt.Errorf("%w: unknown user or wrong password", ErrInvalidCredentials)
+	errInternal    = errors.New("jwtguard: internal error")
+	allowPost      = []string{http.MethodPost}
+	methodBody     = body("invalid_request", "method not allowed")
+	tooLargeBody   = body("invalid_request", "request body too large")
+	mediaTypeBody  = body("invalid_request", "content type must be application/json or application/x-www-form-urlencoded")
+	badLoginBody   = body("invalid_grant", "invalid username or password")
+	internalBody   = body("server_error", "the request could not be completed")
+	refreshDenied  = newTokenError(ErrRevoked, nil, "refresh denied")
+	refreshReused  = newTokenError(ErrRevoked, nil, "refresh token reused: family revoked")
+	familyRevoked  = newTokenError(ErrRevoked, nil, "family revoked")
+	errNoFamily    = newTokenError(ErrMissingClaim, nil, "fid is required in a refresh token")
+	errEmptyClaims = newTokenError(ErrMissingClaim, nil, "sub and jti are required")
+)
+
+// fail answers a failed lifecycle request. Token, request, CSRF and store
+// errors go through the middleware's responses (and its error handler and
+// failure hook); the others are answered here. Nothing from err reaches the
+// body.
+func (s *Sessions) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var status int
+	var b []byte
+	h := w.Header()
+	switch {
+	case errors.Is(err, errMethod):
+		status, b = http.StatusMethodNotAllowed, methodBody
+		h["Allow"] = allowPost
+	case errors.Is(err, errBodyTooBig):
+		status, b = http.StatusRequestEntityTooLarge, tooLargeBody
+	case errors.Is(err, errMediaType):
+		status, b = http.StatusUnsupportedMediaType, mediaTypeBody
+	case errors.Is(err, ErrInvalidCredentials):
+		status, b = http.StatusUnauthorized, badLoginBody
+		h["Www-Authenticate"] = s.mw.responses.noToken.challenge
+	case errors.Is(err, errInternal):
+		status, b = http.StatusInternalServerError, internalBody
+	default:
+		s.mw.fail(w, r, err)
+		return
+	}
+	if s.mw.onFailure != nil {
+		s.mw.onFailure(r, err)
+	}
+	h["Content-Type"] = contentTypeJSON
+	h["Cache-Control"] = noStore
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// readFields reads the request body, a JSON object or a urlencoded form,
+// and returns the string values of the named fields ("" when absent). An
+// empty body without a content type has no fields.
+func (s *Sessions) readFields(w http.ResponseWriter, r *http.Request, names ...string) (map[string]string, error) {
+	out := make(map[string]string, len(names))
+	ct := r.Header.Get("Content-Type")
+	if ct == "" && r.ContentLength <= 0 {
+		// No declared body: anything sent anyway is not looked at.
+		return out, nil
+	}
+	media, _, err := mime.ParseMediaType(ct)
+	if err != nil || media != "application/json" && media != "application/x-www-form-urlencoded" {
+		return nil, errMediaType
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, errBodyTooBig
+		}
+		return nil, errMalformed
+	}
+	if !utf8.Valid(b) {
+		return nil, errMalformed
+	}
+	if media == "application/json" {
+		// The strict scanner refuses duplicate names, which encoding/json
+		// would resolve silently.
+		sc := scanner{b: b}
+		if !sc.object(1, maxMembers) || !sc.end() {
+			return nil, errMalformed
+		}
+		var fields map[string]any
+		if json.Unmarshal(b, &fields) != nil {
+			return nil, errMalformed
+		}
+		for _, n := range names {
+			switch v := fields[n].(type) {
+			case nil:
+			case string:
+				out[n] = v
+			default:
+				return nil, errMalformed
+			}
+		}
+		return out, nil
+	}
+	form, err := url.ParseQuery(string(b))
+	if err != nil {
+		return nil, errMalformed
+	}
+	for _, n := range names {
+		switch v := form[n]; len(v) {
+		case 0:
+		case 1:
+			out[n] = v[0]
+		default:
+			return nil, errMalformed
+		}
+	}
+	return out, nil
+}
+
+// post checks the method.
+func post(r *http.Request) error {
+	if r.Method != http.MethodPost {
+		return errMethod
+	}
+	return nil
+}
