@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -190,22 +191,45 @@ func TestNewMemoryStoreRefusesBadOptions(t *testing.T) {
 	}
 }
 
+// sweepers counts the goroutines running a MemoryStore sweeper. Counting
+// only those, not runtime.NumGoroutine, keeps other tests' goroutines
+// (servers and connections closing in the background) out of the count.
+func sweepers() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "jwtguard.(*MemoryStore).sweeper(")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// waitSweepers waits up to a second for the number of sweepers to be want:
+// a sweeper closes its done channel just before its goroutine ends, so one
+// that Close has waited for may still show for a moment.
+func waitSweepers(want int) int {
+	got := sweepers()
+	for deadline := time.Now().Add(time.Second); got != want && time.Now().Before(deadline); got = sweepers() {
+		time.Sleep(time.Millisecond)
+	}
+	return got
+}
+
 func TestMemoryStoreCloseStopsSweeper(t *testing.T) {
-	before := runtime.NumGoroutine()
+	before := waitSweepers(0)
 	var stores []*jwtguard.MemoryStore
 	for range 20 {
 		s, err := jwtguard.NewMemoryStore(jwtguard.MemoryStoreSweepInterval(time.Millisecond))
 		require.NoError(t, err)
 		stores = append(stores, s)
 	}
-	assert.GreaterOrEqual(t, runtime.NumGoroutine(), before+20)
+	assert.Equal(t, before+20, waitSweepers(before+20))
 	for _, s := range stores {
 		require.NoError(t, s.Close())
 		require.NoError(t, s.Close(), "Close is idempotent")
 	}
-	// Close waits for the sweeper, so the count is back at once. (Not
-	// require.Eventually: it runs its condition on a goroutine of its own.)
-	assert.LessOrEqual(t, runtime.NumGoroutine(), before)
+	assert.Equal(t, before, waitSweepers(before), "Close stops every sweeper")
 
 	ctx := context.Background()
 	_, err := stores[0].IsRevoked(ctx, "i", "j")
