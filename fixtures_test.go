@@ -1,6 +1,9 @@
 package jwtguard_test
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
@@ -9,7 +12,9 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/jwtguard/jwtguard"
 	"github.com/stretchr/testify/require"
 )
@@ -93,4 +98,41 @@ func serve(t testing.TB, mw *jwtguard.Middleware, token string) int {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
 	return w.Code
+}
+
+// ecKey is a fresh P-256 signing key with id.
+func ecKey(t testing.TB, id string) jwtguard.Key {
+	t.Helper()
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	return jwtguard.Key{ID: id, Algorithm: "ES256", Key: k}
+}
+
+// jwksDoc is the JWKS document of keys, as a KeySet's handler serves it.
+func jwksDoc(t testing.TB, keys ...jwtguard.Key) []byte {
+	t.Helper()
+	ks, err := jwtguard.NewKeySet(keys[0], keys[1:]...)
+	require.NoError(t, err)
+	w := httptest.NewRecorder()
+	ks.JWKSHandler(time.Minute).ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/", nil))
+	require.Equal(t, http.StatusOK, w.Code)
+	return w.Body.Bytes()
+}
+
+// tokenFor signs a valid access token (at testNow) with k, naming its kid.
+func tokenFor(t testing.TB, k jwtguard.Key) string {
+	t.Helper()
+	return sign(t, jwt.GetSigningMethod(k.Algorithm), k.Key, validClaims(), map[string]any{"kid": k.ID})
+}
+
+// jwtMethod is golang-jwt's signing method for k.
+func jwtMethod(k jwtguard.Key) jwt.SigningMethod { return jwt.GetSigningMethod(k.Algorithm) }
+
+// ids lists the IDs of keys.
+func ids(keys []jwtguard.Key) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.ID
+	}
+	return out
 }
