@@ -34,3 +34,46 @@ func TestCacheTTL(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkKeyLookup measures what a key source adds to a request: getting
+// the keyring in force and finding the token's key in it. The signature
+// check that follows costs 30 to 80 µs for RS256, ES256 and EdDSA.
+func BenchmarkKeyLookup(b *testing.B) {
+	keys := []Key{
+		{ID: "k1", Algorithm: "HS256", Key: []byte("bench-secret-bench-secret-32byte")},
+		{ID: "k2", Algorithm: "HS256", Key: []byte("bench-secret-bench-secret-32bytf")},
+		{ID: "k3", Algorithm: "HS256", Key: []byte("bench-secret-bench-secret-32bytg")},
+	}
+	static := &keyring{}
+	for _, k := range keys {
+		v, err := checkKey(k)
+		if err != nil {
+			b.Fatal(err)
+		}
+		static.keys = append(static.keys, v)
+	}
+	ks, err := NewKeySet(keys[0], keys[1:]...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// A JWKS holding the same keyring, as after a fetch.
+	j := &JWKS{}
+	j.ring.Store(&keyring{keys: static.keys, algs: []string{"HS256"}, gen: 1})
+	kid := []byte("k3")
+	for _, src := range []struct {
+		name string
+		src  keySource
+	}{{"static", static}, {"keyset", ks}, {"jwks", j}} {
+		b.Run("source="+src.name, func(b *testing.B) {
+			for b.Loop() {
+				kr := src.src.current()
+				if !kr.allows("HS256") {
+					b.Fatal("not allowed")
+				}
+				if _, err := kr.lookup("HS256", kid); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
