@@ -368,6 +368,26 @@ func TestJWKSUnknownKidRateLimit(t *testing.T) {
 	require.NoError(t, err)
 }
 
+// TestJWKSNoKid: with several keys, a token without kid is refused without
+// a fetch; with one, it is accepted.
+func TestJWKSNoKid(t *testing.T) {
+	a, b := ecKey(t, "a"), ecKey(t, "b")
+	noKid := sign(t, jwtMethod(a), a.Key, validClaims(), nil)
+	srv := jwksServer(t, jwksDoc(t, a, b))
+	j := newTestJWKS(t, srv.URL, []string{"ES256"}, jwtguard.WithJWKSRefetchInterval(time.Millisecond))
+	require.NoError(t, j.Refresh(t.Context()))
+	mw := jwksMiddleware(t, j)
+	time.Sleep(2 * time.Millisecond)
+	_, err := mw.Verify(t.Context(), noKid)
+	assert.ErrorIs(t, err, jwtguard.ErrUnknownKey)
+	assert.EqualValues(t, 1, srv.hits.Load())
+
+	srv.set(jwksDoc(t, a), http.StatusOK, 0)
+	require.NoError(t, j.Refresh(t.Context()))
+	_, err = mw.Verify(t.Context(), noKid)
+	require.NoError(t, err)
+}
+
 // TestJWKSBackgroundRefresh: the set is fetched again before its max-age
 // runs out, within the configured bounds.
 func TestJWKSBackgroundRefresh(t *testing.T) {

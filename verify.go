@@ -93,6 +93,9 @@ func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 // the key source for newer keys (a remote JWKS re-fetches, rate limited) and
 // looks again. It returns notFound when nothing newer has the key.
 func (m *Middleware) lookupAgain(ctx context.Context, kr *keyring, h *header, notFound error) (*verifier, error) {
+	if h.kid == nil && len(kr.keys) > 1 {
+		return nil, notFound // no fetch can tell which key a token without kid means
+	}
 	newer, err := m.keys.refresh(ctx)
 	if err != nil {
 		return nil, err
