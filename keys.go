@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -90,6 +91,9 @@ func publicKey(alg string, key any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("%s needs a []byte secret, got %T", alg, key)
 		}
+		if bytes.HasPrefix(bytes.TrimSpace(secret), []byte("-----BEGIN")) {
+			return nil, fmt.Errorf("%s secret is a PEM block: load asymmetric keys with ParsePEM", alg)
+		}
 		if len(secret) < minHMACKey[alg] {
 			return nil, fmt.Errorf("%s secret is %d bytes, at least %d are required", alg, len(secret), minHMACKey[alg])
 		}
@@ -147,9 +151,16 @@ func publicKey(alg string, key any) (any, error) {
 	return nil, fmt.Errorf("unsupported algorithm %q", alg)
 }
 
-// keyring holds the configured keys; it is immutable after New.
+// keyring holds the configured keys; it is immutable after New, and the
+// snapshots of a [KeySet] or a [JWKS] are immutable once published.
 type keyring struct {
 	keys []verifier
+	// algs is the allow-list when it is not the algorithms of keys (a JWKS,
+	// whose allowed algorithms are configured); nil otherwise.
+	algs []string
+	// gen changes whenever the keys of a KeySet or JWKS change, so a cache
+	// can tell that the key a result was verified with may be gone.
+	gen uint64
 }
 
 // lookup returns the key for a token's alg and kid. The caller has already
@@ -177,6 +188,14 @@ func (kr *keyring) lookup(alg string, kid []byte) (*verifier, error) {
 
 // allows reports whether alg is in the allow-list.
 func (kr *keyring) allows(alg string) bool {
+	if kr.algs != nil {
+		for _, a := range kr.algs {
+			if a == alg {
+				return true
+			}
+		}
+		return false
+	}
 	for i := range kr.keys {
 		if kr.keys[i].alg == alg {
 			return true

@@ -38,7 +38,7 @@ import (
 // Middleware authenticates requests. Make one with [New]. It is immutable
 // and safe for concurrent use by any number of goroutines.
 type Middleware struct {
-	keys          keyring
+	keys          keySource
 	issuer        string
 	audience      []string
 	leeway        time.Duration

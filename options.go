@@ -41,6 +41,8 @@ const (
 
 type config struct {
 	keys          []Key
+	source        keySource // a KeySet or JWKS; nil for static keys
+	sources       int       // how many WithKeySet and WithJWKS options were given
 	issuer        string
 	audience      []string
 	leeway        time.Duration
@@ -278,11 +280,17 @@ func WithAuthenticatedPreflight() Option {
 }
 
 // validate reports every problem of the configuration at once.
-func (c *config) validate() (keyring, error) {
+func (c *config) validate() (keySource, error) {
 	errs := append([]error(nil), c.errs...)
 	var kr keyring
-	if len(c.keys) == 0 {
-		errs = append(errs, errors.New("no key: add one with WithKey or WithKeys"))
+	switch {
+	case c.sources > 1 || c.sources == 1 && len(c.keys) > 0:
+		errs = append(errs, errors.New("more than one key source: use WithKey/WithKeys, WithKeySet or WithJWKS, not several"))
+	case c.sources == 1 && len(errs) == 0:
+		return c.source, nil
+	case c.sources == 1:
+	case len(c.keys) == 0:
+		errs = append(errs, errors.New("no key: add one with WithKey, WithKeys, WithKeySet or WithJWKS"))
 	}
 	ids := make(map[string]bool)
 	for _, k := range c.keys {
@@ -309,9 +317,9 @@ func (c *config) validate() (keyring, error) {
 		kr.keys = append(kr.keys, v)
 	}
 	if err := errors.Join(errs...); err != nil {
-		return keyring{}, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
-	return kr, nil
+	return &kr, nil
 }
 
 // quotable reports whether s can stand in a quoted-string of a challenge

@@ -41,12 +41,15 @@ func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !m.keys.allows(string(h.alg.b)) || h.alg.escaped {
+	kr := m.keys.current()
+	if !kr.allows(string(h.alg.b)) || h.alg.escaped {
 		return nil, errAlg
 	}
-	key, err := m.keys.lookup(string(h.alg.b), h.kid)
+	key, err := kr.lookup(string(h.alg.b), h.kid)
 	if err != nil {
-		return nil, err
+		if key, err = m.lookupAgain(ctx, kr, &h, err); err != nil {
+			return nil, err
+		}
 	}
 	sigText := token[dot2+1:]
 	sig, ok := decodeSegment(make([]byte, decodedLen(len(sigText))), sigText)
@@ -87,6 +90,27 @@ func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 		return nil, errClaimsDecode
 	}
 	return claims, nil
+}
+
+// lookupAgain is the slow path of a token whose key is not in kr: it asks
+// the key source for newer keys (a remote JWKS re-fetches, rate limited) and
+// looks again. It returns notFound when nothing newer has the key.
+func (m *Middleware) lookupAgain(ctx context.Context, kr *keyring, h *header, notFound error) (*verifier, error) {
+	if h.kid == nil && len(kr.keys) > 1 {
+		return nil, notFound // no fetch can tell which key a token without kid means
+	}
+	newer, err := m.keys.refresh(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if newer == nil || newer == kr {
+		return nil, notFound
+	}
+	alg := string(h.alg.b)
+	if !newer.allows(alg) {
+		return nil, errAlg
+	}
+	return newer.lookup(alg, h.kid)
 }
 
 // splitToken checks that token has only base64url characters and exactly
