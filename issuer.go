@@ -39,7 +39,14 @@ type IssuerConfig struct {
 	// least 32, 48 and 64 bytes), or a private key (*rsa.PrivateKey of at
 	// least 2048 bits, *ecdsa.PrivateKey on the algorithm's curve,
 	// ed25519.PrivateKey). When Key.ID is set, tokens carry it as kid.
+	// Set either Key or KeySet.
 	Key Key
+
+	// KeySet, instead of Key, signs every token with the set's current
+	// key at the time of signing, stamping its kid, and the issuer's
+	// verifiers (and those of [NewSessions]) accept every key of the set,
+	// so keys can rotate while the service runs.
+	KeySet *KeySet
 
 	// Issuer is the iss claim, and the issuer the verifiers require.
 	Issuer string
@@ -81,7 +88,7 @@ type Issuer struct {
 	refreshTTL time.Duration
 	leeway     time.Duration
 	clock      func() time.Time
-	verifyKey  Key         // the public half of the signing key
+	keyOption  Option      // how verifiers get the keys: WithKeys or WithKeySet
 	access     *Middleware // verifies access tokens, no store
 	refresh    *Middleware // verifies refresh tokens, no store
 }
@@ -123,14 +130,30 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	if cfg.RefreshTTL <= cfg.AccessTTL {
 		errs = append(errs, fmt.Errorf("refresh lifetime %v is not longer than the access lifetime %v", cfg.RefreshTTL, cfg.AccessTTL))
 	}
-	sk, err := newStaticKey(cfg.Key)
+	var (
+		sk        signingKeys
+		keyOption Option
+		err       error
+	)
+	switch {
+	case cfg.KeySet != nil && (cfg.Key.Key != nil || cfg.Key.Algorithm != "" || cfg.Key.ID != ""):
+		err = errors.New("both Key and KeySet: set one")
+	case cfg.KeySet == nil && cfg.Key.Key == nil && cfg.Key.Algorithm == "":
+		err = errors.New("no key: set Key or KeySet")
+	case cfg.KeySet != nil:
+		sk, keyOption = keySetSigner{cfg.KeySet}, WithKeySet(cfg.KeySet)
+		_, err = sk.signingKey()
+	default:
+		sk, err = newStaticKey(cfg.Key)
+		keyOption = WithKeys(cfg.Key)
+	}
 	if err != nil {
 		errs = append(errs, err)
 	}
 	var access, refresh *Middleware
 	if err == nil {
 		common := []Option{
-			WithKeys(cfg.Key), WithIssuer(cfg.Issuer), WithClock(cfg.Clock), WithLeeway(cfg.Leeway),
+			keyOption, WithIssuer(cfg.Issuer), WithClock(cfg.Clock), WithLeeway(cfg.Leeway),
 			WithClaimsType[tokenClaims](),
 		}
 		if len(cfg.Audience) > 0 {
@@ -155,7 +178,7 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 		refreshTTL: cfg.RefreshTTL,
 		leeway:     cfg.Leeway,
 		clock:      cfg.Clock,
-		verifyKey:  cfg.Key,
+		keyOption:  keyOption,
 		access:     access,
 		refresh:    refresh,
 	}
@@ -291,6 +314,21 @@ func randomID() (string, error) {
 // set with rotation can implement it to hand out its current key.
 type signingKeys interface {
 	signingKey() (*signingKey, error)
+}
+
+// keySetSigner signs with the current key of a KeySet.
+type keySetSigner struct{ ks *KeySet }
+
+func (s keySetSigner) signingKey() (*signingKey, error) {
+	k, err := s.ks.SigningKey()
+	if err != nil {
+		return nil, err
+	}
+	sk, err := newStaticKey(k)
+	if err != nil {
+		return nil, err
+	}
+	return &sk.k, nil
 }
 
 // signingKey is a checked key ready to sign.

@@ -29,7 +29,7 @@ func TestNewIssuerRefusesBadConfiguration(t *testing.T) {
 		wantErr string
 	}{
 		{name: "no issuer", cfg: jwtguard.IssuerConfig{Key: hs}, wantErr: "no issuer"},
-		{name: "no key", cfg: jwtguard.IssuerConfig{Issuer: testIssuer}, wantErr: "unsupported algorithm"},
+		{name: "no key", cfg: jwtguard.IssuerConfig{Issuer: testIssuer}, wantErr: "no key: set Key or KeySet"},
 		{name: "none", cfg: jwtguard.IssuerConfig{Issuer: testIssuer, Key: jwtguard.Key{Algorithm: "none", Key: secret256}}, wantErr: `"none"`},
 		{name: "short secret", cfg: jwtguard.IssuerConfig{Issuer: testIssuer, Key: jwtguard.Key{Algorithm: "HS256", Key: []byte("short")}}, wantErr: "at least 32"},
 		{name: "secret as string", cfg: jwtguard.IssuerConfig{Issuer: testIssuer, Key: jwtguard.Key{Algorithm: "HS256", Key: string(secret256)}}, wantErr: "[]byte"},

@@ -180,7 +180,7 @@ func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions
 	}
 	s.refreshCookie = Cookie(s.cookies.refresh)
 	mwOpts := []Option{
-		WithKeys(issuer.verifyKey), WithIssuer(issuer.iss), WithClock(issuer.clock),
+		issuer.keyOption, WithIssuer(issuer.iss), WithClock(issuer.clock),
 		WithLeeway(issuer.leeway), WithStore(store),
 	}
 	if len(issuer.audience) > 0 {
