@@ -364,7 +364,7 @@ func (s *scanner) stringArray() ([]string, bool) {
 }
 
 // audienceList decodes an aud value checked by audience, as
-// jwt.ClaimStrings would.
+// jwt.ClaimStrings would: an empty array decodes to nil.
 func audienceList(aud []byte) jwt.ClaimStrings {
 	s := scanner{b: aud}
 	if s.peek() == '"' {
@@ -372,6 +372,9 @@ func audienceList(aud []byte) jwt.ClaimStrings {
 		return jwt.ClaimStrings{v.text()}
 	}
 	list, _ := s.stringArray()
+	if len(list) == 0 {
+		return nil
+	}
 	return list
 }
 

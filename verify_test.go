@@ -817,6 +817,8 @@ func TestVerifyDefaultClaimsMatchEncodingJSON(t *testing.T) {
 		{name: "aud a string", payload: minPayload(`,"aud":"api.test"`)},
 		{name: "aud an array of one", payload: minPayload(`,"aud":["api.test"]`)},
 		{name: "aud an array of several", payload: minPayload(`,"aud":["a","b","c"]`)},
+		{name: "aud an empty array", payload: minPayload(`,"aud":[]`)},
+		{name: "aud an empty array with space", payload: minPayload(`,"aud":[ ]`)},
 		{name: "fractional dates", payload: fmt.Sprintf(`{"exp":%d.25,"nbf":%d.75,"iat":%d.5,"type":"access"}`,
 			exp, past, past)},
 		{name: "dates with exponents", payload: fmt.Sprintf(`{"exp":%de0,"nbf":1.7e9,"iat":17E8,"type":"access"}`,
