@@ -220,6 +220,19 @@ func decodingCases(t testing.TB) []verifyCase {
 		{name: "JTI alone", token: raw(`,"JTI":"x"`), want: isMalformed},
 		{name: "Nbf alone", token: raw(fmt.Sprintf(`,"Nbf":%d`, nowSec+3600)), want: isMalformed},
 		{name: "sCoPe alone", token: raw(`,"sCoPe":"admin"`), want: isMalformed},
+		// U+017F (long s) and U+212A (Kelvin sign) fold to s and k under
+		// Unicode case folding, which encoding/json uses.
+		{name: "ſub alone", token: raw(`,"ſub":"admin"`), want: isMalformed},
+		{name: "ſub escaped alone", token: raw(`,"\u017fub":"admin"`), want: isMalformed},
+		{name: "roleſ alone", token: raw(`,"roleſ":["admin"]`), want: isMalformed},
+		{name: "iſſ alone", token: raw(`,"iſſ":"https://issuer.test"`), want: isMalformed},
+		{name: "ſcope alone", token: raw(`,"ſcope":"admin"`), want: isMalformed},
+		{name: "ſub besides sub", token: raw(`,"sub":"user","ſub":"admin"`), want: isMalformed},
+		{name: "a custom type claim with a Kelvin sign", opts: hsOpts(jwtguard.WithTypeClaim("kind")),
+			token: rawTok(t, fmt.Sprintf(`{"exp":%d,"kind":"access","Kind":"refresh"}`, expOK)),
+			want: isMalformed},
+		{name: "a custom type claim with a Kelvin sign alone", opts: hsOpts(jwtguard.WithTypeClaim("kind")),
+			token: rawTok(t, fmt.Sprintf(`{"exp":%d,"Kind":"access"}`, expOK)), want: isMalformed},
 	}
 }
 

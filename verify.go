@@ -298,14 +298,14 @@ func scanClaims(payload []byte, typeClaim string, dst *Claims) (claimView, error
 }
 
 // ambiguous reports whether name differs from a known claim name only in
-// case.
+// case. Lengths may differ: under Unicode folding "ſub" (U+017F) is "sub".
 func ambiguous(name, typeClaim string) bool {
 	for _, k := range knownNames {
-		if len(name) == len(k) && strings.EqualFold(name, k) {
+		if strings.EqualFold(name, k) {
 			return true
 		}
 	}
-	return len(name) == len(typeClaim) && strings.EqualFold(name, typeClaim)
+	return strings.EqualFold(name, typeClaim)
 }
 
 // toDate converts NumericDate seconds as jwt.NumericDate's UnmarshalJSON
