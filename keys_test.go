@@ -5,8 +5,10 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"math/big"
 	"sync"
 	"testing"
 
@@ -72,6 +74,7 @@ func TestKeyValidation(t *testing.T) {
 		{name: "RS256 PEM string", alg: "RS256", key: string(m.rsaPublicPEM), wantErr: "needs an *rsa.PublicKey"},
 		{name: "RS256 nil public key", alg: "RS256", key: (*rsa.PublicKey)(nil), wantErr: "nil RSA key"},
 		{name: "RS256 empty public key", alg: "RS256", key: &rsa.PublicKey{}, wantErr: "nil RSA key"},
+		{name: "RS256 nil private key", alg: "RS256", key: (*rsa.PrivateKey)(nil), wantErr: "nil RSA key"},
 		{name: "RS256 an ECDSA key", alg: "RS256", key: ecPub, wantErr: "needs an *rsa.PublicKey"},
 		{name: "RS256 a crypto.Signer", alg: "RS256", key: crypto.Signer(a.ed), wantErr: "needs an *rsa.PublicKey"},
 
@@ -86,6 +89,17 @@ func TestKeyValidation(t *testing.T) {
 		{name: "ES256 public key by value", alg: "ES256", key: *ecPub, wantErr: "needs an *ecdsa.PublicKey"},
 		{name: "ES256 nil public key", alg: "ES256", key: (*ecdsa.PublicKey)(nil), wantErr: "nil ECDSA key"},
 		{name: "ES256 key without a curve", alg: "ES256", key: &ecdsa.PublicKey{}, wantErr: "nil ECDSA key"},
+		{name: "ES256 nil private key", alg: "ES256", key: (*ecdsa.PrivateKey)(nil), wantErr: "nil ECDSA key"},
+		{name: "ES256 key without a point", alg: "ES256", key: &ecdsa.PublicKey{Curve: elliptic.P256()},
+			wantErr: "not a point on P-256"},
+		{name: "ES256 key with a nil Y", alg: "ES256", key: &ecdsa.PublicKey{Curve: elliptic.P256(), X: big.NewInt(1)},
+			wantErr: "not a point on P-256"},
+		{name: "ES256 key off the curve", alg: "ES256",
+			key:     &ecdsa.PublicKey{Curve: elliptic.P256(), X: big.NewInt(1), Y: big.NewInt(1)},
+			wantErr: "not a point on P-256"},
+		{name: "ES384 key off the curve", alg: "ES384",
+			key:     &ecdsa.PublicKey{Curve: elliptic.P384(), X: m.ec384.X, Y: new(big.Int).Add(m.ec384.Y, big.NewInt(1))},
+			wantErr: "not a point on P-384"},
 		{name: "ES256 an ecdh key", alg: "ES256", key: ecdhKey.PublicKey(), wantErr: "needs an *ecdsa.PublicKey"},
 		{name: "ES256 an RSA key", alg: "ES256", key: rsaPub, wantErr: "needs an *ecdsa.PublicKey"},
 		{name: "ES256 a secret", alg: "ES256", key: secret256, wantErr: "needs an *ecdsa.PublicKey"},
@@ -112,7 +126,9 @@ func TestKeyValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			mw, err := jwtguard.New(jwtguard.WithKey(tc.alg, tc.key))
+			var mw *jwtguard.Middleware
+			var err error
+			require.NotPanics(t, func() { mw, err = jwtguard.New(jwtguard.WithKey(tc.alg, tc.key)) })
 			if tc.wantErr == "" {
 				require.NoError(t, err)
 				require.NotNil(t, mw)
