@@ -31,7 +31,8 @@ var (
 	// ErrMalformedToken means the token is not a well-formed compact JWS:
 	// too large, characters outside base64url, not exactly three segments,
 	// non-canonical base64url, invalid UTF-8, JSON that is not a single
-	// object, duplicate member names, or claims of the wrong JSON type.
+	// object, duplicate member names, claims of the wrong JSON type, or an
+	// exp, nbf or iat outside years 1 to 9999.
 	ErrMalformedToken = errors.New("jwtguard: malformed token")
 
 	// ErrAlgorithm means the token's alg is not in the allow-list (which

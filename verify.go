@@ -378,13 +378,23 @@ func audienceList(aud []byte) jwt.ClaimStrings {
 	return list
 }
 
-// date reads a NumericDate, which must be a JSON number.
+// The range of NumericDates accepted: years 1 to 9999 (UTC). Outside it
+// the conversion to time.Time overflows (exp 1e300 became a date in year
+// -292277022657 in the claims of a token the middleware accepted as never
+// expiring), and no real token needs it.
+const (
+	minDate = -62135596800 // 0001-01-01T00:00:00Z
+	maxDate = 253402300799 // 9999-12-31T23:59:59Z
+)
+
+// date reads a NumericDate, which must be a JSON number in range.
 func (s *scanner) date() (float64, bool) {
 	b, ok := s.number()
 	if !ok {
 		return 0, false
 	}
-	return numericDate(b)
+	f, ok := numericDate(b)
+	return f, ok && f >= minDate && f <= maxDate
 }
 
 // audience reads aud, a string or an array of strings, and returns its raw

@@ -664,7 +664,9 @@ func timeCases(t testing.TB) []verifyCase {
 		{name: "exp 0", token: at("exp", 0), want: isExpired},
 		{name: "exp -0", token: at("exp", `-0`), want: isExpired},
 		{name: "exp negative", token: at("exp", -1), want: isExpired},
-		{name: "exp -1e300", token: at("exp", `-1e300`), want: isExpired},
+		{name: "exp at the start of year 1", token: at("exp", `-62135596800`), want: isExpired},
+		{name: "exp before year 1", token: at("exp", `-62135596801`), want: isWrongJSONType},
+		{name: "exp -1e300", token: at("exp", `-1e300`), want: isWrongJSONType},
 		{name: "exp equal to now", token: at("exp", nowSec), want: isExpired},
 		{name: "exp a second ago", token: at("exp", nowSec-1), want: isExpired},
 		{name: "exp in a second", token: at("exp", nowSec+1), want: isAccepted},
@@ -673,9 +675,14 @@ func timeCases(t testing.TB) []verifyCase {
 		{name: "exp fractional, expired", token: at("exp", fmt.Sprintf(`%d.5`, nowSec-1)), want: isExpired},
 		{name: "exp with an exponent", token: at("exp", fmt.Sprintf(`%de0`, expOK)), want: isAccepted},
 		{name: "exp with a fraction and an exponent", token: at("exp", `1.7955e9`), want: isAccepted},
-		{name: "exp of 16 digits", token: at("exp", `1000000000000000`), want: isAccepted},
-		{name: "exp max int64", token: at("exp", `9223372036854775807`), want: isAccepted},
-		{name: "exp 1e300", token: at("exp", `1e300`), want: isAccepted},
+		// NumericDates are refused outside years 1 to 9999: beyond them the
+		// claims handed to handlers cannot say what was checked (exp 1e300
+		// overflows int64 and became a date in year -292277022657).
+		{name: "exp at the end of year 9999", token: at("exp", `253402300799`), want: isAccepted},
+		{name: "exp after year 9999", token: at("exp", `253402300800`), want: isWrongJSONType},
+		{name: "exp of 16 digits", token: at("exp", `1000000000000000`), want: isWrongJSONType},
+		{name: "exp max int64", token: at("exp", `9223372036854775807`), want: isWrongJSONType},
+		{name: "exp 1e300", token: at("exp", `1e300`), want: isWrongJSONType},
 		{name: "exp 1e400 overflows", token: at("exp", `1e400`), want: isWrongJSONType},
 		{name: "exp 10s ago, leeway 30s", opts: leeway(30 * time.Second), token: at("exp", nowSec-10),
 			want: isAccepted},
@@ -698,7 +705,9 @@ func timeCases(t testing.TB) []verifyCase {
 			want: isNotYetValid},
 		{name: "nbf a string", token: at("nbf", fmt.Sprintf(`"%d"`, nowSec)), want: isWrongJSONType},
 		{name: "nbf null", token: at("nbf", `null`), want: isWrongJSONType},
-		{name: "nbf 1e400", token: at("nbf", `-1e400`), want: isWrongJSONType},
+		{name: "nbf -1e400", token: at("nbf", `-1e400`), want: isWrongJSONType},
+		{name: "nbf -1e300", token: at("nbf", `-1e300`), want: isWrongJSONType},
+		{name: "iat -1e300", token: at("iat", `-1e300`), want: isWrongJSONType},
 
 		{name: "iat in the future", token: at("iat", nowSec+60), want: isIssuedFuture},
 		{name: "iat in a second", token: at("iat", nowSec+1), want: isIssuedFuture},
@@ -824,6 +833,8 @@ func TestVerifyDefaultClaimsMatchEncodingJSON(t *testing.T) {
 		{name: "dates with exponents", payload: fmt.Sprintf(`{"exp":%de0,"nbf":1.7e9,"iat":17E8,"type":"access"}`,
 			exp)},
 		{name: "negative and zero dates", payload: minPayload(`,"nbf":-1,"iat":0`)},
+		{name: "dates at the ends of the range",
+			payload: `{"exp":253402300799,"nbf":-62135596800,"iat":-62135596799.5,"type":"access"}`},
 		{name: "escaped strings", payload: minPayload(
 			`,"sub":"a\"b\\c\/d\b\f\n\r\t\u0000\u00e9\ud83d\ude00","iss":"\u0068ttps://x","jti":"\u2028"`)},
 		{name: "raw unicode", payload: minPayload(`,"sub":"józef 日本 😀","scope":"ä ö"`)},
