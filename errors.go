@@ -35,7 +35,8 @@ var (
 	// ErrMalformedToken means the token is not a well-formed compact JWS:
 	// too large, characters outside base64url, not exactly three segments,
 	// non-canonical base64url, invalid UTF-8, JSON that is not a single
-	// object, duplicate member names, or claims of the wrong JSON type.
+	// object, duplicate member names, claims of the wrong JSON type, or an
+	// exp, nbf or iat outside years 1 to 9999.
 	ErrMalformedToken = errors.New("jwtguard: malformed token")
 
 	// ErrAlgorithm means the token's alg is not in the allow-list (which
@@ -51,7 +52,8 @@ var (
 	ErrSignature = errors.New("jwtguard: invalid signature")
 
 	// ErrMissingClaim means a required claim is absent (exp always is; iss,
-	// aud and the token type are when configured).
+	// aud and the token type are when configured). A missing iss, aud or
+	// type also matches [ErrIssuer], [ErrAudience] or [ErrTokenType].
 	ErrMissingClaim = errors.New("jwtguard: missing required claim")
 
 	// ErrExpired means the token's exp is in the past (beyond the leeway).
@@ -98,6 +100,7 @@ var (
 // is one.
 type tokenError struct {
 	kind   error
+	also   error // a second kind, or nil
 	cause  error // golang-jwt sentinel, or nil
 	detail string
 }
@@ -110,16 +113,27 @@ func (e *tokenError) Error() string {
 }
 
 func (e *tokenError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{e.kind, ErrInvalidToken}
+	errs := make([]error, 0, 4)
+	errs = append(errs, e.kind, ErrInvalidToken)
+	if e.also != nil {
+		errs = append(errs, e.also)
 	}
-	return []error{e.kind, ErrInvalidToken, e.cause}
+	if e.cause != nil {
+		errs = append(errs, e.cause)
+	}
+	return errs
 }
 
 // newTokenError returns an error of kind wrapping cause with a short detail
 // that never contains token material.
 func newTokenError(kind, cause error, detail string) error {
 	return &tokenError{kind: kind, cause: cause, detail: detail}
+}
+
+// missingClaim returns the error for a configured claim that is absent: it
+// matches kind, [ErrMissingClaim] and [jwt.ErrTokenRequiredClaimMissing].
+func missingClaim(kind error, detail string) error {
+	return &tokenError{kind: kind, also: ErrMissingClaim, cause: jwt.ErrTokenRequiredClaimMissing, detail: detail}
 }
 
 // Errors that carry no per-request data are built once, so rejecting a token
@@ -142,11 +156,11 @@ var (
 	errExpired       = newTokenError(ErrExpired, jwt.ErrTokenExpired, "")
 	errNotBefore     = newTokenError(ErrNotYetValid, jwt.ErrTokenNotValidYet, "")
 	errIssuedFuture  = newTokenError(ErrNotYetValid, jwt.ErrTokenUsedBeforeIssued, "iat is in the future")
-	errNoIssuer      = newTokenError(ErrIssuer, jwt.ErrTokenRequiredClaimMissing, "iss is required")
+	errNoIssuer      = missingClaim(ErrIssuer, "iss is required")
 	errIssuer        = newTokenError(ErrIssuer, jwt.ErrTokenInvalidIssuer, "")
-	errNoAudience    = newTokenError(ErrAudience, jwt.ErrTokenRequiredClaimMissing, "aud is required")
+	errNoAudience    = missingClaim(ErrAudience, "aud is required")
 	errAudience      = newTokenError(ErrAudience, jwt.ErrTokenInvalidAudience, "")
-	errNoType        = newTokenError(ErrTokenType, jwt.ErrTokenRequiredClaimMissing, "token type is required")
+	errNoType        = missingClaim(ErrTokenType, "token type is required")
 	errType          = newTokenError(ErrTokenType, jwt.ErrTokenInvalidClaims, "")
 	errHeaderType    = newTokenError(ErrTokenType, jwt.ErrTokenInvalidClaims, "typ header names another token type")
 	errRevoked       = newTokenError(ErrRevoked, nil, "")

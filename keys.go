@@ -104,7 +104,9 @@ func publicKey(alg string, key any) (any, error) {
 		case *rsa.PublicKey:
 			pub = k
 		case *rsa.PrivateKey:
-			pub = &k.PublicKey
+			if k != nil {
+				pub = &k.PublicKey
+			}
 		default:
 			return nil, fmt.Errorf("%s needs an *rsa.PublicKey, got %T", alg, key)
 		}
@@ -121,7 +123,9 @@ func publicKey(alg string, key any) (any, error) {
 		case *ecdsa.PublicKey:
 			pub = k
 		case *ecdsa.PrivateKey:
-			pub = &k.PublicKey
+			if k != nil {
+				pub = &k.PublicKey
+			}
 		default:
 			return nil, fmt.Errorf("%s needs an *ecdsa.PublicKey, got %T", alg, key)
 		}
@@ -130,6 +134,14 @@ func publicKey(alg string, key any) (any, error) {
 		}
 		if pub.Curve != curves[alg] {
 			return nil, fmt.Errorf("%s needs a key on %s, got %s", alg, curves[alg].Params().Name, pub.Curve.Params().Name)
+		}
+		// Without this check a key with no point would panic in every
+		// verification, and one off the curve would refuse every token.
+		if pub.X == nil || pub.Y == nil {
+			return nil, fmt.Errorf("%s key is not a point on %s", alg, pub.Curve.Params().Name)
+		}
+		if _, err := pub.ECDH(); err != nil {
+			return nil, fmt.Errorf("%s key is not a point on %s", alg, pub.Curve.Params().Name)
 		}
 		return pub, nil
 	case "EdDSA":

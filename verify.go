@@ -336,14 +336,14 @@ func scanClaims(payload []byte, typeClaim string, dst *Claims) (claimView, error
 }
 
 // ambiguous reports whether name differs from a known claim name only in
-// case.
+// case. Lengths may differ: under Unicode folding "ſub" (U+017F) is "sub".
 func ambiguous(name, typeClaim string) bool {
 	for _, k := range knownNames {
-		if len(name) == len(k) && strings.EqualFold(name, k) {
+		if strings.EqualFold(name, k) {
 			return true
 		}
 	}
-	return len(name) == len(typeClaim) && strings.EqualFold(name, typeClaim)
+	return strings.EqualFold(name, typeClaim)
 }
 
 // toDate converts NumericDate seconds as jwt.NumericDate's UnmarshalJSON
@@ -402,7 +402,7 @@ func (s *scanner) stringArray() ([]string, bool) {
 }
 
 // audienceList decodes an aud value checked by audience, as
-// jwt.ClaimStrings would.
+// jwt.ClaimStrings would: an empty array decodes to nil.
 func audienceList(aud []byte) jwt.ClaimStrings {
 	s := scanner{b: aud}
 	if s.peek() == '"' {
@@ -410,16 +410,29 @@ func audienceList(aud []byte) jwt.ClaimStrings {
 		return jwt.ClaimStrings{v.text()}
 	}
 	list, _ := s.stringArray()
+	if len(list) == 0 {
+		return nil
+	}
 	return list
 }
 
-// date reads a NumericDate, which must be a JSON number.
+// The range of NumericDates accepted: years 1 to 9999 (UTC). Outside it
+// the conversion to time.Time overflows (exp 1e300 became a date in year
+// -292277022657 in the claims of a token the middleware accepted as never
+// expiring), and no real token needs it.
+const (
+	minDate = -62135596800 // 0001-01-01T00:00:00Z
+	maxDate = 253402300799 // 9999-12-31T23:59:59Z
+)
+
+// date reads a NumericDate, which must be a JSON number in range.
 func (s *scanner) date() (float64, bool) {
 	b, ok := s.number()
 	if !ok {
 		return 0, false
 	}
-	return numericDate(b)
+	f, ok := numericDate(b)
+	return f, ok && f >= minDate && f <= maxDate
 }
 
 // audience reads aud, a string or an array of strings, and returns its raw
