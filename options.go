@@ -168,12 +168,18 @@ func WithTokenType(tokenType string) Option {
 }
 
 // WithTypeClaim names the claim that carries the token type. Default:
-// [DefaultTypeClaim] ("type"). Identity providers use other names, such as
+// [DefaultTypeClaim] ("type"). It cannot be another claim the package reads
+// (iss, sub, aud, exp, nbf, iat, jti, roles, scope, fid). Identity providers use other names, such as
 // Keycloak's "typ" claim with the value "Bearer".
 func WithTypeClaim(name string) Option {
 	return func(c *config) {
 		if name == "" {
 			c.errs = append(c.errs, errors.New("WithTypeClaim: empty name"))
+		}
+		for _, k := range knownNames {
+			if k != DefaultTypeClaim && strings.EqualFold(name, k) {
+				c.errs = append(c.errs, fmt.Errorf("WithTypeClaim: %q is a claim of its own", name))
+			}
 		}
 		c.typeMode, c.typeClaim = typeByClaim, name
 	}

@@ -95,6 +95,8 @@ func TestNewRejectsConfig(t *testing.T) {
 		{name: "nil error handler", opts: []jwtguard.Option{ok, jwtguard.WithErrorHandler(nil)}, wantErr: "WithErrorHandler: nil handler"},
 		{name: "empty token type", opts: []jwtguard.Option{ok, jwtguard.WithTokenType("")}, wantErr: "WithTokenType: empty type"},
 		{name: "empty type claim", opts: []jwtguard.Option{ok, jwtguard.WithTypeClaim("")}, wantErr: "WithTypeClaim: empty name"},
+		{name: "type claim named scope", opts: []jwtguard.Option{ok, jwtguard.WithTypeClaim("scope")}, wantErr: `WithTypeClaim: "scope" is a claim of its own`},
+		{name: "type claim named SUB", opts: []jwtguard.Option{ok, jwtguard.WithTypeClaim("SUB")}, wantErr: `WithTypeClaim: "SUB" is a claim of its own`},
 		{name: "empty typ header", opts: []jwtguard.Option{ok, jwtguard.WithTokenTypeHeader("")}, wantErr: "WithTokenTypeHeader: empty typ"},
 		{name: "Cookie with an empty name", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.Cookie(""))}, wantErr: "Cookie: empty name"},
 		{name: "Cookie name with a semicolon", opts: []jwtguard.Option{ok, jwtguard.WithExtractors(jwtguard.Cookie("a;b"))}, wantErr: `Cookie: "a;b" is not a valid name`},
