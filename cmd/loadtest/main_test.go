@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -111,5 +112,14 @@ func TestVerdictCatchesAcceptedInvalid(t *testing.T) {
 		if rep.verdict(1<<30) == nil {
 			t.Errorf("%+v passed the verdict", r)
 		}
+	}
+}
+
+func TestRSSSampler(t *testing.T) {
+	if rss := (&rssSampler{pid: os.Getpid()}).read(); rss <= 0 {
+		t.Skipf("no /proc here: %d", rss)
+	}
+	if rss := (&rssSampler{}).read(); rss != -1 {
+		t.Errorf("pid 0 read %d, want -1", rss)
 	}
 }
