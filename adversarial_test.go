@@ -588,7 +588,7 @@ func TestAdversarialLifecycle(t *testing.T) {
 }
 
 // TestFuzzCorpus checks that every adversarial row is a committed seed of
-// FuzzHandler or FuzzExtractors. JWTGUARD_WRITE_CORPUS=1 writes them.
+// FuzzHandler and FuzzVerify, or of FuzzExtractors. JWTGUARD_WRITE_CORPUS=1 writes them.
 func TestFuzzCorpus(t *testing.T) {
 	write := os.Getenv("JWTGUARD_WRITE_CORPUS") == "1"
 	k := loadAdvKeys(t)
@@ -606,13 +606,20 @@ func TestFuzzCorpus(t *testing.T) {
 			target, values = "FuzzExtractors", []any{auth[0], auth[1], row.cookie, len(row.auth) > 1}
 		}
 		name := "adv-" + strings.Trim(regexp.MustCompile(`[^a-z0-9]+`).ReplaceAllString(strings.ToLower(row.name), "-"), "-")
-		path := filepath.Join("testdata", "fuzz", target, name)
-		if write {
-			require.NoError(t, os.WriteFile(path, corpusFile(values...), 0o644))
-			continue
+		files := map[string][]byte{filepath.Join("testdata", "fuzz", target, name): corpusFile(values...)}
+		if target == "FuzzHandler" {
+			// The verifier's own target gets the token rows too.
+			files[filepath.Join("testdata", "fuzz", "FuzzVerify", name)] = corpusFile(row.token)
 		}
-		_, err := os.Stat(path)
-		assert.NoError(t, err, "row %q is not in the corpus: run JWTGUARD_WRITE_CORPUS=1 go test -run TestFuzzCorpus", row.name)
+		for path, data := range files {
+			if write {
+				require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+				require.NoError(t, os.WriteFile(path, data, 0o644))
+				continue
+			}
+			_, err := os.Stat(path)
+			assert.NoError(t, err, "row %q is not in the corpus: run JWTGUARD_WRITE_CORPUS=1 go test -run TestFuzzCorpus", row.name)
+		}
 	}
 }
 
