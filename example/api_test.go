@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jwtguard/jwtguard"
@@ -482,4 +484,36 @@ func TestPage(t *testing.T) {
 	nf := s.do(t, request{method: http.MethodGet, path: "/nope"})
 	assert.Equal(t, http.StatusNotFound, nf.status)
 	assert.Equal(t, "not_found", nf.str("error"))
+}
+
+// TestConcurrentRegistrations: SQLite writers wait for each other (WAL and
+// a busy timeout) instead of failing, and a taken email is a 409, never a
+// 5xx, even when two registrations race for it.
+func TestConcurrentRegistrations(t *testing.T) {
+	s := newTestServer(t, testConfig(t))
+	const n = 40
+	statuses := make(chan int, 2*n)
+	var wg sync.WaitGroup
+	for i := range 2 * n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			email := fmt.Sprintf("user%d@example.com", i%n) // each email twice
+			// Not s.postJSON: require must not stop the test from another goroutine.
+			resp, err := s.Client().Post(s.URL+registerPath, "application/json",
+				strings.NewReader(`{"email":"`+email+`","password":"`+testPassword+`"}`))
+			if !assert.NoError(t, err) {
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for st := range statuses {
+		count[st]++
+	}
+	assert.Equal(t, map[int]int{http.StatusCreated: n, http.StatusConflict: n}, count)
 }

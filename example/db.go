@@ -46,7 +46,7 @@ type Users struct {
 // lets readers run while a writer writes; the busy timeout makes
 // concurrent writers wait for each other instead of failing.
 func openUsers(ctx context.Context, path string) (*Users, error) {
-	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_txlock=immediate")
+	db, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)")
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
