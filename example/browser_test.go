@@ -77,8 +77,17 @@ func TestBrowser(t *testing.T) {
 	t.Cleanup(cancelAlloc)
 	browser, cancelBrowser := chromedp.NewContext(alloc)
 	t.Cleanup(cancelBrowser)
-	// The first run starts the browser; its context must carry no timeout.
-	require.NoError(t, chromedp.Do(browser, chromedp.Navigate("about:blank")), "start chromium")
+	// The first run starts the browser. Its context must carry no timeout
+	// (that would stop the browser later), so a timer bounds it instead.
+	started := make(chan error, 1)
+	go func() { started <- chromedp.Do(browser, chromedp.Navigate("about:blank")) }()
+	select {
+	case err := <-started:
+		require.NoError(t, err, "start chromium")
+	case <-time.After(90 * time.Second):
+		cancelAlloc()
+		t.Fatal("chromium did not start within 90s")
+	}
 	t.Logf("chromium started in %v", time.Since(start).Round(time.Millisecond))
 
 	// step runs actions within timeout; on failure it saves a screenshot
