@@ -20,6 +20,9 @@ import (
 // TestMain started. Empty: no Redis, the tests skip.
 var redisAddr string
 
+// externalRedis is true when redisAddr came from REDIS_ADDR.
+var externalRedis bool
+
 // skipReason says why there is no Redis.
 var skipReason string
 
@@ -28,8 +31,10 @@ func TestMain(m *testing.M) {
 }
 
 func run(m *testing.M) int {
+	// go-redis logs every failed dial; the tests that stop Redis make many.
+	redis.SetLogger(quietLogger{})
 	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
-		redisAddr = addr
+		redisAddr, externalRedis = addr, true
 		return m.Run()
 	}
 	if _, err := exec.LookPath("redis-server"); err != nil {
@@ -135,3 +140,8 @@ func testPrefix() string {
 	_, _ = rand.Read(b)
 	return "jwtguard-test:" + hex.EncodeToString(b) + ":"
 }
+
+// quietLogger drops go-redis's log lines.
+type quietLogger struct{}
+
+func (quietLogger) Printf(context.Context, string, ...any) {}
