@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -180,32 +181,45 @@ func TestPropagationDelay(t *testing.T) {
 // the median and the 99th percentile.
 func propagation(t testing.TB, a *redisstore.Store, others []*redisstore.Store, n int) (p50, p99 time.Duration) {
 	t.Helper()
-	ctx := context.Background()
 	var delays []time.Duration
 	for i := range n {
-		jti := "prop-" + time.Now().Format("150405.000000000") + "-" + string(rune('a'+i%26))
-		start := time.Now()
-		require.NoError(t, a.Revoke(ctx, testIssuer, jti, start.Add(time.Minute)))
-		seen := make([]bool, len(others))
-		for left := len(others); left > 0; {
-			for j, o := range others {
-				if seen[j] {
-					continue
-				}
-				revoked, err := o.IsRevoked(ctx, testIssuer, jti)
-				require.NoError(t, err)
-				if revoked {
-					seen[j] = true
-					delays = append(delays, time.Since(start))
-					left--
-				}
-			}
-			if time.Since(start) > 5*time.Second {
-				t.Fatalf("revocation %d not seen after 5s", i)
-			}
-			time.Sleep(20 * time.Microsecond)
-		}
+		delays = propagate(t, a, others, i, delays)
 	}
-	slices.Sort(delays)
-	return delays[len(delays)/2], delays[len(delays)*99/100]
+	return percentiles(delays)
+}
+
+// propagate revokes one token on a and appends, for each of others, the
+// time from the call to Revoke until it reports the token revoked.
+func propagate(t testing.TB, a *redisstore.Store, others []*redisstore.Store, i int, delays []time.Duration) []time.Duration {
+	t.Helper()
+	ctx := context.Background()
+	jti := "prop-" + strconv.Itoa(i) + "-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	start := time.Now()
+	require.NoError(t, a.Revoke(ctx, testIssuer, jti, start.Add(time.Minute)))
+	seen := make([]bool, len(others))
+	for left := len(others); left > 0; {
+		for j, o := range others {
+			if seen[j] {
+				continue
+			}
+			revoked, err := o.IsRevoked(ctx, testIssuer, jti)
+			require.NoError(t, err)
+			if revoked {
+				seen[j] = true
+				delays = append(delays, time.Since(start))
+				left--
+			}
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Fatalf("revocation %d not seen after 5s", i)
+		}
+		time.Sleep(20 * time.Microsecond)
+	}
+	return delays
+}
+
+// percentiles returns the median and the 99th percentile of ds.
+func percentiles(ds []time.Duration) (p50, p99 time.Duration) {
+	slices.Sort(ds)
+	return ds[len(ds)/2], ds[len(ds)*99/100]
 }
