@@ -14,7 +14,7 @@
 // starts and kept current by a Redis pub/sub channel on which the scripts
 // themselves announce every revocation. A heartbeat on that channel
 // confirms the mirror; when it cannot be confirmed for longer than the
-// staleness bound ([WithStalenessBound], one second by default), because
+// staleness bound ([WithStalenessBound], two seconds by default), because
 // Redis or the network is down, the reads fail with an error matching
 // [jwtguard.ErrUnavailable] and the middleware answers 503. The Store
 // reconnects, refills and resubscribes by itself.

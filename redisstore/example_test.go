@@ -29,8 +29,8 @@ func ExampleNew() {
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	store, err := redisstore.New(startCtx, client,
-		redisstore.WithPrefix("orders-api:"),       // keys and channel of this service
-		redisstore.WithStalenessBound(time.Second), // 503 once the mirror is older (the default)
+		redisstore.WithPrefix("orders-api:"),         // keys and channel of this service
+		redisstore.WithStalenessBound(2*time.Second), // 503 once the mirror is older (the default)
 	)
 	if err != nil {
 		log.Fatal(err) // Redis unreachable at start

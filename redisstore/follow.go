@@ -21,9 +21,10 @@ const (
 	maxBackoff = time.Second
 )
 
-// errNoPong means the heartbeat went unanswered for the staleness bound:
-// the connection is taken for dead even if the socket says otherwise.
-var errNoPong = errors.New("redisstore: heartbeat unanswered within the staleness bound")
+// errNoPong means the heartbeat went unanswered for half the staleness
+// bound: the connection is taken for dead even if the socket says
+// otherwise.
+var errNoPong = errors.New("redisstore: heartbeat unanswered for half the staleness bound")
 
 // follow keeps the mirror current until Close: it runs sessions, and
 // after each failure waits a backoff and starts again.
@@ -109,7 +110,9 @@ func (s *Store) session() (filled bool, err error) {
 			}
 			nextPing = now.Add(s.pingEvery)
 		}
-		if time.Since(lastPong) > s.bound {
+		if time.Since(lastPong) > s.bound/2 {
+			// Renew the connection while the mirror may still be
+			// served: a refill confirms it again.
 			return true, errNoPong
 		}
 		msg, err := ps.ReceiveTimeout(ctx, max(time.Until(nextPing), time.Millisecond))

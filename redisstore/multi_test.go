@@ -16,8 +16,13 @@ import (
 )
 
 // propagationBound is the target: a revocation made on one instance is
-// enforced on every other one within it.
+// enforced on every other one within it at p99 (TestPropagationDelay).
 const propagationBound = 100 * time.Millisecond
+
+// enforceWithin is how long the functional tests wait for one revocation
+// to reach another instance: far under the staleness bound, and loose
+// enough for a loaded machine; each logs the delay it saw.
+const enforceWithin = time.Second
 
 func TestLogoutOnOneInstanceIsRefusedOnTheOthers(t *testing.T) {
 	needRedis(t)
@@ -32,7 +37,7 @@ func TestLogoutOnOneInstanceIsRefusedOnTheOthers(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, a.logout(t, alice.AccessToken))
 	assert.Equal(t, http.StatusUnauthorized, a.me(t, alice.AccessToken), "refused on A at once")
 	for _, in := range []*instance{b, c} {
-		d := waitStatus(t, in, alice.AccessToken, http.StatusUnauthorized, propagationBound)
+		d := waitStatus(t, in, alice.AccessToken, http.StatusUnauthorized, enforceWithin)
 		t.Logf("logout on A refused on %s after %v", in.name, d)
 	}
 	for _, in := range ins {
@@ -84,8 +89,8 @@ func TestConcurrentRefreshesOverThreeInstances(t *testing.T) {
 	// the first access token are refused on every instance.
 	won := winners[0].tok
 	for _, in := range ins {
-		waitStatus(t, in, won.AccessToken, http.StatusUnauthorized, propagationBound)
-		waitStatus(t, in, pair.AccessToken, http.StatusUnauthorized, propagationBound)
+		waitStatus(t, in, won.AccessToken, http.StatusUnauthorized, enforceWithin)
+		waitStatus(t, in, pair.AccessToken, http.StatusUnauthorized, enforceWithin)
 		status, _, err := in.refresh(won.RefreshToken)
 		require.NoError(t, err)
 		assert.Equal(t, http.StatusUnauthorized, status, in.name)
@@ -113,7 +118,7 @@ func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 	revoked, alive := issue(t, "alice"), issue(t, "bob")
 	require.Equal(t, http.StatusNoContent, ins[0].logout(t, revoked.AccessToken))
 	for _, in := range all {
-		waitStatus(t, in, revoked.AccessToken, http.StatusUnauthorized, propagationBound)
+		waitStatus(t, in, revoked.AccessToken, http.StatusUnauthorized, enforceWithin)
 		require.Equal(t, http.StatusOK, in.me(t, alive.AccessToken))
 	}
 
@@ -159,7 +164,7 @@ func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 	// And revocations propagate again.
 	require.Equal(t, http.StatusNoContent, ins[1].logout(t, alive.AccessToken))
 	for _, in := range all {
-		waitStatus(t, in, alive.AccessToken, http.StatusUnauthorized, propagationBound)
+		waitStatus(t, in, alive.AccessToken, http.StatusUnauthorized, enforceWithin)
 	}
 }
 

@@ -43,7 +43,7 @@ func TestSilentPartitionFailsClosedAndRecovers(t *testing.T) {
 		waitStatus(t, in, pair.AccessToken, http.StatusOK, 5*time.Second)
 	}
 	require.Equal(t, http.StatusNoContent, ins[0].logout(t, pair.AccessToken))
-	waitStatus(t, ins[1], pair.AccessToken, http.StatusUnauthorized, propagationBound)
+	waitStatus(t, ins[1], pair.AccessToken, http.StatusUnauthorized, enforceWithin)
 }
 
 // freezingProxy forwards TCP connections to a Redis, and can stop

@@ -18,8 +18,13 @@ const (
 	// DefaultPrefix starts the name of every key and of the channel.
 	DefaultPrefix = "jwtguard:"
 	// DefaultStalenessBound is how long a mirror that could not be
-	// confirmed against Redis is still served.
-	DefaultStalenessBound = time.Second
+	// confirmed against Redis is still served. It is a few heartbeats
+	// long, so that a loaded machine or a short stall of Redis does not
+	// turn every request into a 503, and short next to the lifetime of an
+	// access token (30 minutes by default).
+	DefaultStalenessBound = 2 * time.Second
+	// maxHeartbeat is the longest interval between heartbeats.
+	maxHeartbeat = 250 * time.Millisecond
 	// DefaultSweepInterval is how often expired entries leave the mirror.
 	DefaultSweepInterval = 10 * time.Second
 )
@@ -106,8 +111,10 @@ func WithPrefix(prefix string) Option {
 // by every instance within that time, or the instance refuses requests
 // with [ErrStale] (503). In normal operation a revocation reaches the other
 // instances within milliseconds; the bound only matters when Redis or the
-// network fails. The heartbeat runs four times per bound. Default:
-// [DefaultStalenessBound]; between 20ms and one hour.
+// network fails. A heartbeat confirms the mirror every quarter of the
+// bound (at most every 250ms), and the connection is renewed when none was
+// answered for half the bound. Default: [DefaultStalenessBound]; between
+// 20ms and one hour.
 func WithStalenessBound(d time.Duration) Option {
 	return func(c *config) {
 		if d < 20*time.Millisecond || d > time.Hour {
@@ -180,7 +187,7 @@ func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*St
 		bound:      c.bound,
 		serveStale: c.serveStale,
 		sweepEvery: c.sweepEvery,
-		pingEvery:  c.bound / 4,
+		pingEvery:  min(c.bound/4, maxHeartbeat),
 		mirror:     newMirror(),
 		base:       time.Now(),
 		ready:      make(chan struct{}),
