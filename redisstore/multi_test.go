@@ -119,7 +119,7 @@ func TestRedisDownFailsClosedAndRecovers(t *testing.T) {
 	require.Equal(t, http.StatusNoContent, ins[0].logout(t, revoked.AccessToken))
 	for _, in := range all {
 		waitStatus(t, in, revoked.AccessToken, http.StatusUnauthorized, enforceWithin)
-		require.Equal(t, http.StatusOK, in.me(t, alive.AccessToken))
+		waitStatus(t, in, alive.AccessToken, http.StatusOK, enforceWithin) // 503 only if starved of CPU
 	}
 
 	// Redis dies. Within the bound the mirror still serves; after it every

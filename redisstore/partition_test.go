@@ -25,7 +25,7 @@ func TestSilentPartitionFailsClosedAndRecovers(t *testing.T) {
 	ins := newInstances(t, copts, testPrefix(), 2, redisstore.WithStalenessBound(bound))
 	pair := issue(t, "alice")
 	for _, in := range ins {
-		require.Equal(t, http.StatusOK, in.me(t, pair.AccessToken))
+		waitStatus(t, in, pair.AccessToken, http.StatusOK, time.Second)
 	}
 
 	p.freeze(true)
