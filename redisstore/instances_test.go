@@ -47,6 +47,9 @@ func newInstances(t testing.TB, copts redis.Options, prefix string, n int, opts 
 	var out []*instance
 	for i := range n {
 		o := copts
+		if o.PoolSize == 0 {
+			o.PoolSize = 100 // a connection per concurrent refresh, no pool wait
+		}
 		rc := redis.NewClient(&o)
 		t.Cleanup(func() { _ = rc.Close() })
 		store := newStore(t, rc, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
@@ -64,7 +67,9 @@ func newInstances(t testing.TB, copts redis.Options, prefix string, n int, opts 
 		t.Cleanup(srv.Close)
 		client := srv.Client()
 		client.Transport.(*http.Transport).MaxIdleConnsPerHost = 100
-		client.Timeout = 10 * time.Second
+		// 200 concurrent refreshes under -race on a loaded machine (with
+		// the other modules' tests running alongside) take seconds.
+		client.Timeout = time.Minute
 		out = append(out, &instance{name: string(rune('A' + i)), store: store, srv: srv, client: client})
 	}
 	return out
