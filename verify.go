@@ -170,7 +170,7 @@ func parseHeader(b []byte) (header, error) {
 		if done {
 			break
 		}
-		if !seen.add(key, maxHeaderMembers) {
+		if !seen.add(b, key, maxHeaderMembers) {
 			return h, errHeaderJSON
 		}
 		switch {
@@ -251,7 +251,7 @@ func scanClaims(payload []byte, typeClaim string, dst *Claims) (claimView, error
 		if done {
 			break
 		}
-		if !seen.add(key, maxMembers) {
+		if !seen.add(s.b, key, maxMembers) {
 			return cv, errPayloadJSON
 		}
 		name := string(key.b) // does not allocate where it is only compared
