@@ -85,6 +85,16 @@ func (s span) text() string {
 	return string(unescape(s.b))
 }
 
+// in returns the unescaped string, as text does, but without allocating
+// when there is no escape: text is the scanned bytes as a string, and the
+// result is a substring of it. With text empty it is text().
+func (s span) in(text string) string {
+	if s.escaped || text == "" {
+		return s.text()
+	}
+	return text[s.off : s.off+len(s.b)]
+}
+
 // is reports whether the unescaped string equals want.
 func (s span) is(want string) bool {
 	if !s.escaped {
