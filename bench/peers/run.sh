@@ -9,13 +9,13 @@
 #   ROUNDS=6 BENCH='/(mw=(bare|golangjwt-diy|jwtguard|jwtguard-cached)|claims=registered|alg=)(/alg=(HS256|ES256))?$' bench/peers/run.sh
 #
 # ROUNDS, BENCH, BENCHTIME, CPU and TAG (default jwtguard) are passed to the
-# harness's run.sh. Results land in $OUT (default bench/peers/results, which
-# is not committed). Start it in the background and poll:
+# harness's run.sh. Results land in $OUT (default $TMPDIR/jwtguard-peers-results,
+# outside the repository). Start it in the background and poll:
 #   nohup bench/peers/run.sh > peers.log 2>&1 &
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 harness=${HARNESS:-$root/../shared/bench/peers}
-out=${OUT:-$root/bench/peers/results}
+out=${OUT:-${TMPDIR:-/tmp}/jwtguard-peers-results}
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 
