@@ -72,6 +72,7 @@ func decodedLen(n int) int { return n * 3 / 4 }
 // span is the raw content of a JSON string, between its quotes.
 type span struct {
 	b       []byte
+	off     int  // where b starts in the scanned text
 	escaped bool // contains a backslash escape
 	ascii   bool // every character, escaped or not, is ASCII
 }
@@ -82,6 +83,16 @@ func (s span) text() string {
 		return string(s.b)
 	}
 	return string(unescape(s.b))
+}
+
+// in returns the unescaped string, as text does, but without allocating
+// when there is no escape: text is the scanned bytes as a string, and the
+// result is a substring of it. With text empty it is text().
+func (s span) in(text string) string {
+	if s.escaped || text == "" {
+		return s.text()
+	}
+	return text[s.off : s.off+len(s.b)]
 }
 
 // is reports whether the unescaped string equals want.
@@ -131,7 +142,7 @@ func (s *scanner) str() (span, bool) {
 	}
 	s.i++
 	start := s.i
-	sp := span{ascii: true}
+	sp := span{off: start, ascii: true}
 	for s.i < len(s.b) {
 		c := s.b[s.i]
 		switch {
@@ -291,7 +302,7 @@ func (s *scanner) object(depth, limit int) bool {
 		if done {
 			return true
 		}
-		if !seen.add(key, limit) || !s.value(depth) {
+		if !seen.add(s.b, key, limit) || !s.value(depth) {
 			return false
 		}
 	}
@@ -363,46 +374,72 @@ func (s *scanner) member(first bool) (key span, done, ok bool) {
 }
 
 // keySet finds duplicate member names the way encoding/json would confuse
-// them: equal under Unicode case folding after unescaping.
+// them: equal under Unicode case folding after unescaping. It records where
+// each name is in the scanned text rather than the name itself, so the text
+// (a buffer on the caller's stack) does not escape; an escaped name is
+// unescaped once, into names, when it is added.
 type keySet struct {
 	n     int
-	fixed [16]span
-	more  []span
+	fixed [16]nameRef
+	more  []nameRef
+	names []byte // the unescaped forms of escaped names
 }
 
-func (k *keySet) add(key span, limit int) bool {
+// nameRef locates one member name: text[off:end], or names[off:end] when
+// unescaped is set.
+type nameRef struct {
+	off, end  int
+	ascii     bool
+	unescaped bool
+}
+
+// add records key, a name read from text, and reports false if the object
+// already has a name encoding/json could confuse with it, or limit names.
+func (k *keySet) add(text []byte, key span, limit int) bool {
 	if k.n >= limit {
 		return false
 	}
+	ref := nameRef{off: key.off, end: key.off + len(key.b), ascii: key.ascii}
+	name := key.b
+	if key.escaped {
+		start := len(k.names)
+		k.names = appendUnescaped(k.names, key.b)
+		ref = nameRef{off: start, end: len(k.names), ascii: key.ascii, unescaped: true}
+		name = k.names[start:]
+	}
 	for i := 0; i < k.n; i++ {
-		var other span
-		if i < len(k.fixed) {
-			other = k.fixed[i]
-		} else {
-			other = k.more[i-len(k.fixed)]
+		other := k.ref(i)
+		b := text[other.off:other.end]
+		if other.unescaped {
+			b = k.names[other.off:other.end]
 		}
-		if sameName(key, other) {
+		if sameName(name, ref.ascii, b, other.ascii) {
 			return false
 		}
 	}
 	if k.n < len(k.fixed) {
-		k.fixed[k.n] = key
+		k.fixed[k.n] = ref
 	} else {
-		k.more = append(k.more, key)
+		k.more = append(k.more, ref)
 	}
 	k.n++
 	return true
 }
 
-// sameName reports whether encoding/json could match a and b to one field.
-func sameName(a, b span) bool {
-	if a.escaped || b.escaped {
-		return bytes.EqualFold(unescape(a.b), unescape(b.b))
+func (k *keySet) ref(i int) nameRef {
+	if i < len(k.fixed) {
+		return k.fixed[i]
 	}
-	if a.ascii && b.ascii {
-		return len(a.b) == len(b.b) && asciiEqualFold(a.b, b.b)
+	return k.more[i-len(k.fixed)]
+}
+
+// sameName reports whether encoding/json could match the unescaped names a
+// and b to one field.
+func sameName(a []byte, aASCII bool, b []byte, bASCII bool) bool {
+	if aASCII && bASCII {
+		return len(a) == len(b) && asciiEqualFold(a, b)
 	}
-	return bytes.EqualFold(a.b, b.b)
+	return bytes.EqualFold(a, b)
 }
 
 func asciiEqualFold(a, b []byte) bool {
@@ -420,7 +457,11 @@ func asciiEqualFold(a, b []byte) bool {
 
 // unescape decodes the escapes of a string the scanner has validated.
 func unescape(b []byte) []byte {
-	out := make([]byte, 0, len(b))
+	return appendUnescaped(make([]byte, 0, len(b)), b)
+}
+
+// appendUnescaped appends the unescaping of b to out.
+func appendUnescaped(out, b []byte) []byte {
 	for i := 0; i < len(b); i++ {
 		if b[i] != '\\' {
 			out = append(out, b[i])

@@ -103,6 +103,7 @@ type tokenError struct {
 	also   error // a second kind, or nil
 	cause  error // golang-jwt sentinel, or nil
 	detail string
+	wraps  []error // what Unwrap returns, built once so errors.Is allocates nothing
 }
 
 func (e *tokenError) Error() string {
@@ -112,28 +113,31 @@ func (e *tokenError) Error() string {
 	return e.kind.Error() + ": " + e.detail
 }
 
-func (e *tokenError) Unwrap() []error {
-	errs := make([]error, 0, 4)
-	errs = append(errs, e.kind, ErrInvalidToken)
+func (e *tokenError) Unwrap() []error { return e.wraps[:len(e.wraps):len(e.wraps)] }
+
+// build fills wraps. Every tokenError is made by newTokenError or
+// missingClaim, which call it.
+func (e *tokenError) build() *tokenError {
+	e.wraps = append(make([]error, 0, 4), e.kind, ErrInvalidToken)
 	if e.also != nil {
-		errs = append(errs, e.also)
+		e.wraps = append(e.wraps, e.also)
 	}
 	if e.cause != nil {
-		errs = append(errs, e.cause)
+		e.wraps = append(e.wraps, e.cause)
 	}
-	return errs
+	return e
 }
 
 // newTokenError returns an error of kind wrapping cause with a short detail
 // that never contains token material.
 func newTokenError(kind, cause error, detail string) error {
-	return &tokenError{kind: kind, cause: cause, detail: detail}
+	return (&tokenError{kind: kind, cause: cause, detail: detail}).build()
 }
 
 // missingClaim returns the error for a configured claim that is absent: it
 // matches kind, [ErrMissingClaim] and [jwt.ErrTokenRequiredClaimMissing].
 func missingClaim(kind error, detail string) error {
-	return &tokenError{kind: kind, also: ErrMissingClaim, cause: jwt.ErrTokenRequiredClaimMissing, detail: detail}
+	return (&tokenError{kind: kind, also: ErrMissingClaim, cause: jwt.ErrTokenRequiredClaimMissing, detail: detail}).build()
 }
 
 // Errors that carry no per-request data are built once, so rejecting a token

@@ -1,13 +1,18 @@
 package jwtguard_test
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,21 +88,32 @@ func benchChain(b *testing.B, mw *jwtguard.Middleware, token string) {
 }
 
 // BenchmarkKeyAlgorithms compares, per asymmetric algorithm, one request
-// through the whole middleware chain (impl=jwtguard) with golang-jwt's bare
+// through the whole middleware chain (impl=jwtguard), the same with the
+// cache, the token repeated (impl=jwtguard-cached), golang-jwt's bare
 // ParseWithClaims into jwt.RegisteredClaims with the same key and checks
-// (impl=bare). Compare with: benchstat -col /impl.
+// (impl=bare), and the bare signature check with the standard library over
+// the signing input, the signature decoded, no JSON (impl=sig). Compare
+// with: benchstat -col /impl.
 func BenchmarkKeyAlgorithms(b *testing.B) {
 	keys := benchKeys(b)
 	for _, alg := range []string{"RS256", "ES256", "EdDSA"} {
 		k := keys[alg]
 		tok := benchTokenFor(b, k)
-		b.Run("alg="+alg+"/impl=jwtguard", func(b *testing.B) {
-			mw, err := jwtguard.New(jwtguard.WithKeys(k), jwtguard.WithIssuer(benchIss), jwtguard.WithAudience(benchAud))
-			if err != nil {
-				b.Fatal(err)
+		for _, cached := range []bool{false, true} {
+			name := "alg=" + alg + "/impl=jwtguard"
+			opts := []jwtguard.Option{jwtguard.WithKeys(k), jwtguard.WithIssuer(benchIss), jwtguard.WithAudience(benchAud)}
+			if cached {
+				name += "-cached"
+				opts = append(opts, jwtguard.WithCache(1024))
 			}
-			benchChain(b, mw, tok)
-		})
+			b.Run(name, func(b *testing.B) {
+				mw, err := jwtguard.New(opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				benchChain(b, mw, tok)
+			})
+		}
 		b.Run("alg="+alg+"/impl=bare", func(b *testing.B) {
 			pub := publicOf(k.Key)
 			p := jwt.NewParser(jwt.WithValidMethods([]string{alg}), jwt.WithIssuer(benchIss),
@@ -111,7 +127,43 @@ func BenchmarkKeyAlgorithms(b *testing.B) {
 				}
 			}
 		})
+		b.Run("alg="+alg+"/impl=sig", func(b *testing.B) {
+			verify := sigVerifier(b, publicOf(k.Key))
+			dot := strings.LastIndexByte(tok, '.')
+			input, sigText := []byte(tok[:dot]), []byte(tok[dot+1:])
+			sig := make([]byte, 0, 512)
+			b.ReportAllocs()
+			for b.Loop() {
+				var err error
+				sig, err = base64.RawURLEncoding.AppendDecode(sig[:0], sigText)
+				if err != nil || !verify(input, sig) {
+					b.Fatal("signature")
+				}
+			}
+		})
 	}
+}
+
+// sigVerifier returns the standard library's verification of a JWS
+// signature with pub: RS256, ES256 (r||s) or EdDSA.
+func sigVerifier(b *testing.B, pub any) func(input, sig []byte) bool {
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return func(input, sig []byte) bool {
+			h := sha256.Sum256(input)
+			return rsa.VerifyPKCS1v15(k, crypto.SHA256, h[:], sig) == nil
+		}
+	case *ecdsa.PublicKey:
+		return func(input, sig []byte) bool {
+			h := sha256.Sum256(input)
+			var r, s big.Int
+			return len(sig) == 64 && ecdsa.Verify(k, h[:], r.SetBytes(sig[:32]), s.SetBytes(sig[32:]))
+		}
+	case ed25519.PublicKey:
+		return func(input, sig []byte) bool { return ed25519.Verify(k, input, sig) }
+	}
+	b.Fatalf("no verifier for %T", pub)
+	return nil
 }
 
 // BenchmarkKeySources serves an ES256 token through the whole chain with the

@@ -55,8 +55,9 @@ type Middleware struct {
 	onFailure     func(*http.Request, error)
 	authPreflight bool
 	responses     responses
-	store         Store     // nil: no revocation check
-	csrf          csrfGuard // for tokens from cookies
+	store         Store       // nil: no revocation check
+	csrf          csrfGuard   // for tokens from cookies
+	cache         *tokenCache // nil: no cache
 }
 
 // New returns a Middleware configured by opts. It checks the whole
@@ -74,7 +75,7 @@ func New(opts ...Option) (*Middleware, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Middleware{
+	m := &Middleware{
 		keys:          kr,
 		issuer:        c.issuer,
 		audience:      append([]string(nil), c.audience...),
@@ -94,7 +95,11 @@ func New(opts ...Option) (*Middleware, error) {
 		responses:     newResponses(c.realm),
 		store:         c.store,
 		csrf:          newCSRFGuard(c.csrf),
-	}, nil
+	}
+	if c.cache != nil {
+		m.cache = newTokenCache(c.cache, c.cloneClaims)
+	}
+	return m, nil
 }
 
 // Check extracts the token from r and verifies it. It returns the claims (a

@@ -60,7 +60,9 @@ type config struct {
 	authPreflight bool
 	store         Store // nil: no revocation
 	csrf          CSRF
-	errs          []error // problems found while applying options
+	cache         *cacheConfig  // nil: no cache
+	cloneClaims   func(any) any // the Clone method of the WithClaimsType type, if any
+	errs          []error       // problems found while applying options
 }
 
 func defaultConfig() config {
@@ -237,7 +239,10 @@ func WithExtractors(extractors ...Extractor) Option {
 // the middleware never depend on C: exp, nbf, iat, iss, aud and the type are
 // read from the token itself.
 func WithClaimsType[C any]() Option {
-	return func(c *config) { c.newClaims = func() any { return new(C) } }
+	return func(c *config) {
+		c.newClaims = func() any { return new(C) }
+		c.cloneClaims = cloneFunc[C]()
+	}
 }
 
 // WithRealm sets the realm of WWW-Authenticate challenges. Default:

@@ -108,13 +108,18 @@ func (m *Middleware) checkRevoked(ctx context.Context, cv *claimView) error {
 	if !cv.hasJTI || len(cv.jti.b) == 0 {
 		return errNoJTI
 	}
-	iss := cv.iss.text()
-	revoked, err := m.store.IsRevoked(ctx, iss, cv.jti.text())
+	return m.isRevoked(ctx, cv.iss.text(), cv.jti.text(), cv.fid.text(), cv.hasFID)
+}
+
+// isRevoked asks the store about the token (iss, jti) and, when hasFID, its
+// family (iss, fid).
+func (m *Middleware) isRevoked(ctx context.Context, iss, jti, fid string, hasFID bool) error {
+	revoked, err := m.store.IsRevoked(ctx, iss, jti)
 	if err != nil {
 		return storeError(err)
 	}
-	if !revoked && cv.hasFID {
-		revoked, err = m.store.IsFamilyRevoked(ctx, iss, cv.fid.text())
+	if !revoked && hasFID {
+		revoked, err = m.store.IsFamilyRevoked(ctx, iss, fid)
 		if err != nil {
 			return storeError(err)
 		}

@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"math"
@@ -18,13 +19,26 @@ const maxHeaderSize = 512
 var errClaimsDecode = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "claims do not fit the claims type")
 
 // verify checks a compact JWS and returns its claims decoded into a new
-// claims value. The order is fixed: bound and charset, header, allow-list,
-// key, signature, and only then the payload and its claims, so nothing from
-// an unsigned payload is ever looked at.
+// claims value, from the cache when there is one.
 func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 	if len(token) > m.maxTokenSize {
 		return nil, errTooLarge
 	}
+	if m.cache != nil {
+		return m.cache.verify(ctx, m, token)
+	}
+	return m.verifyToken(ctx, token, nil, 0)
+}
+
+// maxStackPayload is the largest payload decoded into a buffer on the stack.
+const maxStackPayload = 1024
+
+// verifyToken verifies token in full. The order is fixed: bound and
+// charset, header, allow-list, key, signature, and only then the payload
+// and its claims, so nothing from an unsigned payload is ever looked at.
+// When cache is not nil the result is added to it, under hash, once the
+// token has passed.
+func (m *Middleware) verifyToken(ctx context.Context, token string, cache *tokenCache, hash uint64) (any, error) {
 	dot1, dot2, err := splitToken(token)
 	if err != nil {
 		return nil, err
@@ -47,32 +61,32 @@ func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 	}
 	key, err := kr.lookup(string(h.alg.b), h.kid)
 	if err != nil {
-		if key, err = m.lookupAgain(ctx, kr, &h, err); err != nil {
+		if kr, key, err = m.lookupAgain(ctx, kr, &h, err); err != nil {
 			return nil, err
 		}
 	}
-	sigText := token[dot2+1:]
-	sig, ok := decodeSegment(make([]byte, decodedLen(len(sigText))), sigText)
-	if !ok {
-		return nil, errBase64
-	}
-	if key.method.Verify(token[:dot2], sig, key.key) != nil {
-		return nil, errSignature
+	if err := verifySignature(key, token[:dot2], token[dot2+1:]); err != nil {
+		return nil, err
 	}
 
 	payText := token[dot1+1 : dot2]
-	payload, ok := decodeSegment(make([]byte, decodedLen(len(payText))), payText)
+	var pbuf [maxStackPayload]byte
+	payload := pbuf[:]
+	if n := decodedLen(len(payText)); n > len(pbuf) {
+		payload = make([]byte, n)
+	}
+	payload, ok = decodeSegment(payload, payText)
 	if !ok {
 		return nil, errBase64
 	}
 	if !utf8.Valid(payload) {
 		return nil, errPayloadJSON
 	}
-	var fill *Claims
+	var box *claimsBox
 	if m.newClaims == nil {
-		fill = new(Claims)
+		box = new(claimsBox)
 	}
-	cv, err := scanClaims(payload, m.typeClaim, fill)
+	cv, err := scanClaims(payload, m.typeClaim, box)
 	if err != nil {
 		return nil, err
 	}
@@ -82,35 +96,70 @@ func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 	if err := m.checkRevoked(ctx, &cv); err != nil {
 		return nil, err
 	}
-	if fill != nil {
-		return fill, nil
+	var claims any
+	if box != nil {
+		claims = &box.c
+	} else {
+		claims = m.newClaims()
+		// A copy: encoding/json would make the stack buffer escape.
+		if json.Unmarshal(bytes.Clone(payload), claims) != nil {
+			return nil, errClaimsDecode
+		}
 	}
-	claims := m.newClaims()
-	if json.Unmarshal(payload, claims) != nil {
-		return nil, errClaimsDecode
+	if cache != nil {
+		cache.fill(m, token, hash, kr, key, &h, &cv, payload, box, claims)
 	}
 	return claims, nil
+}
+
+// maxMACSize is the largest HMAC: HS512's.
+const maxMACSize = 64
+
+// verifySignature decodes the signature sigText and checks it against the
+// signing input with key. An HMAC signature is decoded on the stack.
+func verifySignature(key *verifier, input, sigText string) error {
+	n := decodedLen(len(sigText))
+	if key.mac != nil && n <= maxMACSize {
+		var buf [maxMACSize]byte
+		sig, ok := decodeSegment(buf[:], sigText)
+		if !ok {
+			return errBase64
+		}
+		if !key.mac.verify(input, sig) {
+			return errSignature
+		}
+		return nil
+	}
+	sig, ok := decodeSegment(make([]byte, n), sigText)
+	if !ok {
+		return errBase64
+	}
+	if !key.verifySignature(input, sig) {
+		return errSignature
+	}
+	return nil
 }
 
 // lookupAgain is the slow path of a token whose key is not in kr: it asks
 // the key source for newer keys (a remote JWKS re-fetches, rate limited) and
 // looks again. It returns notFound when nothing newer has the key.
-func (m *Middleware) lookupAgain(ctx context.Context, kr *keyring, h *header, notFound error) (*verifier, error) {
+func (m *Middleware) lookupAgain(ctx context.Context, kr *keyring, h *header, notFound error) (*keyring, *verifier, error) {
 	if h.kid == nil && len(kr.keys) > 1 {
-		return nil, notFound // no fetch can tell which key a token without kid means
+		return nil, nil, notFound // no fetch can tell which key a token without kid means
 	}
 	newer, err := m.keys.refresh(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if newer == nil || newer == kr {
-		return nil, notFound
+		return nil, nil, notFound
 	}
 	alg := string(h.alg.b)
 	if !newer.allows(alg) {
-		return nil, errAlg
+		return nil, nil, errAlg
 	}
-	return newer.lookup(alg, h.kid)
+	key, err := newer.lookup(alg, h.kid)
+	return newer, key, err
 }
 
 // splitToken checks that token has only base64url characters and exactly
@@ -170,7 +219,7 @@ func parseHeader(b []byte) (header, error) {
 		if done {
 			break
 		}
-		if !seen.add(key, maxHeaderMembers) {
+		if !seen.add(b, key, maxHeaderMembers) {
 			return h, errHeaderJSON
 		}
 		switch {
@@ -233,12 +282,49 @@ type claimView struct {
 // is refused, since encoding/json would decode it into the same field.
 var knownNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "roles", "scope", "fid"}
 
+// claimsBox holds default claims together with the storage of their dates
+// and of short roles and aud lists, so that they take one allocation. The
+// lists' capacities end at their lengths: appending to one never writes
+// into the other.
+type claimsBox struct {
+	c     Claims
+	dates [3]jwt.NumericDate
+	strs  [4]string
+	used  int // strs taken
+}
+
+// date stores seconds in dates[i] and returns it, as toDate would.
+func (b *claimsBox) date(i int, seconds float64) *jwt.NumericDate {
+	whole, frac := math.Modf(seconds)
+	b.dates[i] = jwt.NumericDate{Time: time.Unix(int64(whole), int64(frac*1e9)).Truncate(jwt.TimePrecision)}
+	return &b.dates[i]
+}
+
+// list returns an empty slice for a list of strings, backed by what is left
+// of strs.
+func (b *claimsBox) list() []string { return b.strs[b.used:b.used:len(b.strs)] }
+
+// keep caps a list made from b.list and, if it still lives in strs, marks
+// its storage taken.
+func (b *claimsBox) keep(l []string) []string {
+	l = l[:len(l):len(l)]
+	if len(l) > 0 && b.used+len(l) <= len(b.strs) && &l[0] == &b.strs[b.used] {
+		b.used += len(l)
+	}
+	return l
+}
+
 // scanClaims checks that payload is one strict JSON object and reads the
 // claims the middleware decides on. When dst is not nil it also fills the
-// default claims, exactly as encoding/json would, without its cost.
-func scanClaims(payload []byte, typeClaim string, dst *Claims) (claimView, error) {
+// default claims, exactly as encoding/json would, without its cost: the
+// strings of the claims share one copy of the payload.
+func scanClaims(payload []byte, typeClaim string, dst *claimsBox) (claimView, error) {
 	var cv claimView
 	s := scanner{b: payload}
+	var text string // payload as a string, when dst is filled
+	if dst != nil {
+		text = string(payload)
+	}
 	var seen keySet
 	if !s.open() {
 		return cv, errPayloadJSON
@@ -251,7 +337,7 @@ func scanClaims(payload []byte, typeClaim string, dst *Claims) (claimView, error
 		if done {
 			break
 		}
-		if !seen.add(key, maxMembers) {
+		if !seen.add(s.b, key, maxMembers) {
 			return cv, errPayloadJSON
 		}
 		name := string(key.b) // does not allocate where it is only compared
@@ -265,7 +351,7 @@ func scanClaims(payload []byte, typeClaim string, dst *Claims) (claimView, error
 				return cv, errClaimType
 			}
 			if dst != nil && name == "type" {
-				dst.Type = cv.typ.text()
+				dst.c.Type = cv.typ.in(text)
 			}
 			continue
 		}
@@ -274,31 +360,31 @@ func scanClaims(payload []byte, typeClaim string, dst *Claims) (claimView, error
 			cv.exp, ok = s.date()
 			cv.hasExp = true
 			if dst != nil {
-				dst.ExpiresAt = toDate(cv.exp)
+				dst.c.ExpiresAt = dst.date(0, cv.exp)
 			}
 		case "nbf":
 			cv.nbf, ok = s.date()
 			cv.hasNbf = true
 			if dst != nil {
-				dst.NotBefore = toDate(cv.nbf)
+				dst.c.NotBefore = dst.date(1, cv.nbf)
 			}
 		case "iat":
 			cv.iat, ok = s.date()
 			cv.hasIat = true
 			if dst != nil {
-				dst.IssuedAt = toDate(cv.iat)
+				dst.c.IssuedAt = dst.date(2, cv.iat)
 			}
 		case "iss":
 			cv.iss, ok = s.str()
 			cv.hasIss = true
 			if dst != nil {
-				dst.Issuer = cv.iss.text()
+				dst.c.Issuer = cv.iss.in(text)
 			}
 		case "jti":
 			cv.jti, ok = s.str()
 			cv.hasJTI = true
 			if dst != nil {
-				dst.ID = cv.jti.text()
+				dst.c.ID = cv.jti.in(text)
 			}
 		case "fid":
 			cv.fid, ok = s.str()
@@ -307,18 +393,26 @@ func scanClaims(payload []byte, typeClaim string, dst *Claims) (claimView, error
 			var v span
 			v, ok = s.str()
 			if dst != nil {
-				*dst.stringField(name) = v.text()
+				*dst.c.stringField(name) = v.in(text)
 			}
 		case "roles":
+			if dst == nil {
+				_, ok = s.stringArray("", nil)
+				break
+			}
 			var roles []string
-			roles, ok = s.stringArray()
-			if dst != nil {
-				dst.Roles = roles
+			roles, ok = s.stringArray(text, dst.list())
+			if roles != nil {
+				dst.c.Roles = dst.keep(roles)
 			}
 		case "aud":
+			start := s.i
 			cv.aud, ok = s.audience()
 			if ok && dst != nil {
-				dst.Audience = audienceList(cv.aud)
+				aud := audienceList(cv.aud, text[start:], dst.list())
+				if aud != nil {
+					dst.c.Audience = dst.keep(aud)
+				}
 			}
 		default:
 			if ambiguous(name, typeClaim) || !s.value(1) {
@@ -366,8 +460,10 @@ func (c *Claims) stringField(name string) *string {
 	return &c.Scope
 }
 
-// stringArray reads an array of strings; null reads as nil.
-func (s *scanner) stringArray() ([]string, bool) {
+// stringArray reads an array of strings into out[:0]; null reads as nil.
+// Strings without escapes are taken from text, the scanned bytes as a
+// string.
+func (s *scanner) stringArray(text string, out []string) ([]string, bool) {
 	if s.literal("null") {
 		return nil, true
 	}
@@ -375,7 +471,7 @@ func (s *scanner) stringArray() ([]string, bool) {
 		return nil, false
 	}
 	s.i++
-	out := []string{}
+	out = out[:0]
 	s.skipSpace()
 	if s.peek() == ']' {
 		s.i++
@@ -387,7 +483,7 @@ func (s *scanner) stringArray() ([]string, bool) {
 		if !ok {
 			return nil, false
 		}
-		out = append(out, v.text())
+		out = append(out, v.in(text))
 		s.skipSpace()
 		switch s.peek() {
 		case ']':
@@ -402,14 +498,15 @@ func (s *scanner) stringArray() ([]string, bool) {
 }
 
 // audienceList decodes an aud value checked by audience, as
-// jwt.ClaimStrings would: an empty array decodes to nil.
-func audienceList(aud []byte) jwt.ClaimStrings {
+// jwt.ClaimStrings would, into out[:0]: an empty array decodes to nil. aud
+// is the start of text, the payload as a string.
+func audienceList(aud []byte, text string, out []string) jwt.ClaimStrings {
 	s := scanner{b: aud}
 	if s.peek() == '"' {
 		v, _ := s.str()
-		return jwt.ClaimStrings{v.text()}
+		return append(out[:0], v.in(text))
 	}
-	list, _ := s.stringArray()
+	list, _ := s.stringArray(text, out)
 	if len(list) == 0 {
 		return nil
 	}
@@ -512,9 +609,7 @@ func (m *Middleware) validate(h *header, cv *claimView) error {
 	if !cv.hasExp {
 		return errNoExp
 	}
-	now := m.clock()
-	sec := float64(now.Unix()) + float64(now.Nanosecond())/1e9
-	leeway := m.leeway.Seconds()
+	sec, leeway := m.now()
 	if sec >= cv.exp+leeway {
 		return errExpired
 	}
@@ -541,6 +636,12 @@ func (m *Middleware) validate(h *header, cv *claimView) error {
 		}
 	}
 	return m.checkType(h, cv)
+}
+
+// now returns the time in Unix seconds and the leeway in seconds.
+func (m *Middleware) now() (sec, leeway float64) {
+	now := m.clock()
+	return float64(now.Unix()) + float64(now.Nanosecond())/1e9, m.leeway.Seconds()
 }
 
 // checkType applies the token type rule of the configured mode.

@@ -1,70 +1,102 @@
-// Command example is a small server protected by jwtguard: GET /public
-// answers anyone, GET /api/hello only requests with a valid access token.
+// Command example is a small but real application protected by jwtguard:
+// users in an embedded SQLite database (pure Go) with bcrypt passwords, the
+// seed flow's HTTP API (register, login, me, refresh, logout) for API
+// clients, and a page at / that runs the same flow in a browser with the
+// tokens in httpOnly cookies.
 //
-// Configuration comes from the environment:
+//	go run ./example            # from the repository root
 //
-//	ADDR        listen address (default localhost:8080)
-//	JWT_SECRET  HS256 secret, at least 32 bytes (default: random, so tokens
-//	            do not survive a restart)
-//
-// At start it prints a demo access token and the curl line that uses it.
+// Configuration comes from the environment (see Config and
+// docs/example.md): ADDR, JWT_SECRET, JWT_ISSUER, JWT_AUDIENCE, DB_PATH,
+// ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL, INSECURE_COOKIES, TLS_CERT_FILE and
+// TLS_KEY_FILE.
 package main
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-	"github.com/jwtguard/jwtguard"
+	"golang.org/x/crypto/bcrypt"
 )
-
-const issuer, audience = "jwtguard-example", "jwtguard-example"
 
 func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(log); err != nil {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Getenv, log, func(url string) {
+		fmt.Printf("jwtguard example: open %s in a browser, or try the API:\n  curl -i -X POST %s/api/v1/auth/register -H 'Content-Type: application/json' -d '{\"email\":\"ada@example.com\",\"password\":\"correct horse\"}'\n", url, url)
+	})
+	if err != nil {
 		log.Error("example stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(log *slog.Logger) error {
-	addr := envOr("ADDR", "localhost:8080")
-	secret, err := loadSecret(log)
+// run serves until ctx is done, then shuts down gracefully. It calls ready
+// with the server's URL once it listens.
+func run(ctx context.Context, getenv func(string) string, log *slog.Logger, ready func(url string)) error {
+	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	handler, err := newHandler(secret, log)
+	if cfg.SecretGenerated {
+		log.Warn("JWT_SECRET is not set: using a random secret; tokens will not survive a restart")
+	}
+	if !cfg.secureContext() && !cfg.InsecureCookies {
+		log.Warn("ADDR is not a loopback address and TLS is off: browsers will refuse the page's Secure cookies; " +
+			"set TLS_CERT_FILE and TLS_KEY_FILE, or INSECURE_COOKIES=1 for development only (API clients are not affected)")
+	}
+	if cfg.InsecureCookies {
+		log.Warn("INSECURE_COOKIES is on: token cookies travel without Secure; never use this in production")
+	}
+	users, err := openUsers(ctx, cfg.DBPath)
+	if err != nil {
+		return err
+	}
+	defer users.Close()
+	app, err := newApp(cfg, users, bcrypt.DefaultCost, log)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{
-		Addr:              addr,
-		Handler:           handler,
+		Handler:           app.Handler(),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       60 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-
-	token, err := demoToken(secret, time.Now())
-	if err != nil {
-		return err
+	scheme := "http"
+	if cfg.TLSCertFile != "" {
+		scheme = "https"
 	}
-	fmt.Printf("listening on http://%s\ntry:\n  curl -i http://%s/api/hello -H 'Authorization: Bearer %s'\n", addr, addr, token)
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	errc := make(chan error, 1)
-	go func() { errc <- srv.ListenAndServe() }()
+	go func() {
+		if cfg.TLSCertFile != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCertFile, cfg.TLSKeyFile)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	log.Info("listening", "addr", ln.Addr().String(), "db", cfg.DBPath, "issuer", cfg.Issuer, "audience", cfg.Audience)
+	if ready != nil {
+		ready(scheme + "://" + displayAddr(cfg.Addr, ln.Addr()))
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -73,67 +105,22 @@ func run(log *slog.Logger) error {
 	log.Info("shutting down")
 	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdown)
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
 }
 
-// newHandler builds the routes: /public for anyone, /api/hello behind
-// jwtguard.
-func newHandler(secret []byte, log *slog.Logger) (http.Handler, error) {
-	guard, err := jwtguard.New(
-		jwtguard.WithKey("HS256", secret),
-		jwtguard.WithIssuer(issuer),
-		jwtguard.WithAudience(audience),
-		jwtguard.WithFailureHook(func(r *http.Request, err error) {
-			log.Info("rejected", "path", r.URL.Path, "reason", err)
-		}),
-	)
-	if err != nil {
-		return nil, err
+// displayAddr is the host of ADDR (localhost stays localhost, which
+// browsers treat as a secure context) with the port actually bound.
+func displayAddr(addr string, bound net.Addr) string {
+	host, _, _ := net.SplitHostPort(addr)
+	_, port, _ := net.SplitHostPort(bound.String())
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
 	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /public", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintln(w, "hello, anyone")
-	})
-	mux.Handle("GET /api/hello", guard.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, _ := jwtguard.FromContext(r.Context())
-		fmt.Fprintf(w, "hello, %s\n", claims.Subject)
-	})))
-	return mux, nil
-}
-
-// loadSecret reads JWT_SECRET, or makes a random secret when it is unset.
-func loadSecret(log *slog.Logger) ([]byte, error) {
-	s := os.Getenv("JWT_SECRET")
-	if s == "" {
-		log.Warn("JWT_SECRET is not set: using a random secret; tokens will not survive a restart")
-		secret := make([]byte, 32)
-		_, err := rand.Read(secret)
-		return secret, err
-	}
-	if len(s) < 32 {
-		return nil, errors.New("JWT_SECRET must be at least 32 bytes")
-	}
-	return []byte(s), nil
-}
-
-// demoToken mints a 30-minute access token for a demo user.
-func demoToken(secret []byte, now time.Time) (string, error) {
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, jwtguard.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   "demo-user",
-			Issuer:    issuer,
-			Audience:  jwt.ClaimStrings{audience},
-			IssuedAt:  jwt.NewNumericDate(now),
-			NotBefore: jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(30 * time.Minute)),
-		},
-		Type: jwtguard.TypeAccess,
-	}).SignedString(secret)
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
+	return net.JoinHostPort(host, port)
 }

@@ -1,0 +1,29 @@
+// Package redisstore is a [jwtguard.Store] on Redis, for a service that runs
+// several instances: a logout on one instance is enforced on all of them,
+// and a refresh token rotates once, whichever instance it is sent to.
+//
+// Writes (logout, refresh) go to Redis: [Store.Revoke] and
+// [Store.RevokeFamily] are one Lua script each, and [Store.Rotate] is one
+// Lua script over two keys of one Cluster hash slot, so that of any number
+// of concurrent refreshes with one token, on any number of instances,
+// exactly one wins.
+//
+// Reads (the middleware asks [Store.IsRevoked] and [Store.IsFamilyRevoked]
+// on every request) never touch the network: each Store keeps a mirror of
+// the revoked tokens and families in memory, filled with SCAN when it
+// starts and kept current by a Redis pub/sub channel on which the scripts
+// themselves announce every revocation. A heartbeat on that channel
+// confirms the mirror; when it cannot be confirmed for longer than the
+// staleness bound ([WithStalenessBound], two seconds by default), because
+// Redis or the network is down, the reads fail with an error matching
+// [jwtguard.ErrUnavailable] and the middleware answers 503. The Store
+// reconnects, refills and resubscribes by itself.
+//
+// A quick start:
+//
+//	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"redis:6379"}})
+//	store, err := redisstore.New(ctx, client) // waits for the first fill
+//	if err != nil { … }
+//	defer store.Close()
+//	sessions, err := jwtguard.NewSessions(issuer, store)
+package redisstore

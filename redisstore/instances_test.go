@@ -1,0 +1,147 @@
+package redisstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jwtguard/jwtguard"
+	"github.com/jwtguard/jwtguard/redisstore"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+)
+
+var testSecret = []byte("redisstore-test-secret-32-bytes!")
+
+const testIssuer = "https://auth.test"
+
+// newIssuer returns the issuer every instance shares (same key, same iss).
+func newIssuer(t testing.TB) *jwtguard.Issuer {
+	t.Helper()
+	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
+		Key:    jwtguard.Key{ID: "k1", Algorithm: "HS256", Key: testSecret},
+		Issuer: testIssuer,
+	})
+	require.NoError(t, err)
+	return issuer
+}
+
+// instance is one instance of a service: its own Redis client, store,
+// sessions and HTTP server.
+type instance struct {
+	name   string
+	store  *redisstore.Store
+	srv    *httptest.Server
+	client *http.Client
+}
+
+// newInstances starts n instances on the Redis of copts (each with a
+// client of its own), sharing prefix.
+func newInstances(t testing.TB, copts redis.Options, prefix string, n int, opts ...redisstore.Option) []*instance {
+	t.Helper()
+	issuer := newIssuer(t)
+	var out []*instance
+	for i := range n {
+		o := copts
+		if o.PoolSize == 0 {
+			o.PoolSize = 100 // a connection per concurrent refresh, no pool wait
+		}
+		rc := redis.NewClient(&o)
+		t.Cleanup(func() { _ = rc.Close() })
+		store := newStore(t, rc, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
+		sessions, err := jwtguard.NewSessions(issuer, store)
+		require.NoError(t, err)
+		mux := http.NewServeMux()
+		mux.Handle("/auth/refresh", sessions.RefreshHandler())
+		mux.Handle("/auth/logout", sessions.LogoutHandler())
+		mux.Handle("GET /me", sessions.Middleware().Handler(http.HandlerFunc(
+			func(w http.ResponseWriter, r *http.Request) {
+				c, _ := jwtguard.FromContext(r.Context())
+				_, _ = w.Write([]byte(c.Subject))
+			})))
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		client := srv.Client()
+		client.Transport.(*http.Transport).MaxIdleConnsPerHost = 100
+		// 200 concurrent refreshes under -race on a loaded machine (with
+		// the other modules' tests running alongside) take seconds.
+		client.Timeout = time.Minute
+		out = append(out, &instance{name: string(rune('A' + i)), store: store, srv: srv, client: client})
+	}
+	return out
+}
+
+// me calls GET /me with the access token and returns the status.
+func (in *instance) me(t testing.TB, access string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, in.srv.URL+"/me", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := in.client.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// logout revokes the access token's jti and family.
+func (in *instance) logout(t testing.TB, access string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, in.srv.URL+"/auth/logout", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := in.client.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// tokens is the body of a successful refresh.
+type tokens struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+}
+
+// refresh posts the refresh token; it is safe to call from any goroutine
+// (errors come back, no t.FailNow).
+func (in *instance) refresh(refresh string) (int, tokens, error) {
+	resp, err := in.client.Post(in.srv.URL+"/auth/refresh", "application/json",
+		strings.NewReader(`{"refresh_token":"`+refresh+`"}`))
+	if err != nil {
+		return 0, tokens{}, err
+	}
+	defer resp.Body.Close()
+	var tok tokens
+	if resp.StatusCode == http.StatusOK {
+		err = json.NewDecoder(resp.Body).Decode(&tok)
+	}
+	return resp.StatusCode, tok, err
+}
+
+// issue mints a pair of a new family.
+func issue(t testing.TB, subject string) *jwtguard.TokenPair {
+	t.Helper()
+	pair, err := newIssuer(t).Issue(context.Background(), subject, nil)
+	require.NoError(t, err)
+	return pair
+}
+
+// waitStatus polls in until the access token gets want, for at most d, and
+// returns how long it took.
+func waitStatus(t testing.TB, in *instance, access string, want int, d time.Duration) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		got := in.me(t, access)
+		if got == want {
+			return time.Since(start)
+		}
+		if time.Since(start) > d {
+			t.Fatalf("instance %s: status %d, want %d within %v", in.name, got, want, d)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
