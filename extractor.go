@@ -74,7 +74,9 @@ func bearer(r *http.Request) (string, error) {
 	if token == "" {
 		return "", errBearerEmpty
 	}
-	if strings.ContainsAny(token, " \t") {
+	// Two IndexByte calls (vectorised) rather than ContainsAny, which tests
+	// the token byte by byte and was a fifth of a cached request.
+	if strings.IndexByte(token, ' ') >= 0 || strings.IndexByte(token, '\t') >= 0 {
 		return "", errBearerSpace
 	}
 	return token, nil
