@@ -76,8 +76,12 @@ func TestStoreGetsExactIdentifiers(t *testing.T) {
 }
 
 // TestStoreCheckAllocatesOnce bounds what consulting a store adds to a
-// verification: one allocation for the three identifiers together.
+// verification: one allocation for the three identifiers together. test.sh
+// runs it without the race detector, which makes pool allocations random.
 func TestStoreCheckAllocatesOnce(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts through sync.Pool are random under -race")
+	}
 	claims := validClaims()
 	claims["fid"] = "family-1"
 	tok := hs256(t, claims)
