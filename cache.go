@@ -303,7 +303,8 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 		e.kid = bytes.Clone(h.kid)
 	}
 	if m.store != nil {
-		e.iss, e.jti, e.fid, e.hasFID = cv.iss.text(), cv.jti.text(), cv.fid.text(), cv.hasFID
+		e.iss, e.jti, e.fid = cv.ids(box.payloadText())
+		e.hasFID = cv.hasFID
 	}
 	switch {
 	case box != nil:

@@ -93,7 +93,7 @@ func (m *Middleware) verifyToken(ctx context.Context, token string, cache *token
 	if err := m.validate(&h, &cv); err != nil {
 		return nil, err
 	}
-	if err := m.checkRevoked(ctx, &cv); err != nil {
+	if err := m.checkRevoked(ctx, &cv, box.payloadText()); err != nil {
 		return nil, err
 	}
 	var claims any
@@ -290,7 +290,16 @@ type claimsBox struct {
 	c     Claims
 	dates [3]jwt.NumericDate
 	strs  [4]string
-	used  int // strs taken
+	used  int    // strs taken
+	text  string // the payload as a string: the claims' strings are cut from it
+}
+
+// payloadText returns b.text, or "" for no box (custom claims).
+func (b *claimsBox) payloadText() string {
+	if b == nil {
+		return ""
+	}
+	return b.text
 }
 
 // date stores seconds in dates[i] and returns it, as toDate would.
@@ -324,6 +333,7 @@ func scanClaims(payload []byte, typeClaim string, dst *claimsBox) (claimView, er
 	var text string // payload as a string, when dst is filled
 	if dst != nil {
 		text = string(payload)
+		dst.text = text
 	}
 	var seen keySet
 	if !s.open() {
