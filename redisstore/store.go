@@ -289,7 +289,8 @@ func (s *Store) isRevoked(e entry) (bool, error) {
 			return false, s.staleError(age)
 		}
 	}
-	return s.mirror.live(e, s.clock().UnixMilli()), nil
+	end, ok := s.mirror.get(e)
+	return ok && s.clock().UnixMilli() < end, nil
 }
 
 // Rotate implements [jwtguard.Store] with one Lua script over the family's
