@@ -145,3 +145,57 @@ func TestSessionsCSRF(t *testing.T) {
 		})
 	}
 }
+
+// TestLogoutClearsCookiesOnlyPastCSRF: a logout request that does not pass
+// the CSRF defence never clears the cookies, whatever it is answered. A
+// cross-site form posted to the logout endpoint carries no SameSite cookie
+// and was answered 401 with cookie-clearing headers, which logged the user
+// out of the browser.
+func TestLogoutClearsCookiesOnlyPastCSRF(t *testing.T) {
+	l := newLifecycle(t, jwtguard.WithCookies())
+	h := l.sessions.LogoutHandler()
+	fresh := func() string {
+		p, err := l.issuer.Issue(t.Context(), "1", nil)
+		require.NoError(t, err)
+		return p.RefreshToken
+	}
+	tests := []struct {
+		name      string
+		cookie    bool
+		bearer    bool
+		headers   map[string]string
+		want      int
+		wantClear bool
+	}{
+		{name: "cross-site form, no cookies", headers: map[string]string{"Sec-Fetch-Site": "cross-site"}, want: 401},
+		{name: "cross-site with the custom header", headers: map[string]string{"Sec-Fetch-Site": "cross-site", "X-Requested-With": "fetch"}, want: 401},
+		{name: "same-origin without the custom header", headers: map[string]string{"Sec-Fetch-Site": "same-origin"}, want: 401},
+		{name: "cookie without the custom header", cookie: true, want: 403},
+		{name: "bearer API client", bearer: true, want: 204},
+		{name: "same-origin, no cookies left", headers: map[string]string{"X-Requested-With": "fetch"}, want: 401, wantClear: true},
+		{name: "cookie with the custom header", cookie: true, headers: map[string]string{"X-Requested-With": "fetch"}, want: 204, wantClear: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest("POST", "/", nil)
+			if tt.cookie {
+				r.AddCookie(&http.Cookie{Name: jwtguard.RefreshCookieName, Value: fresh()})
+			}
+			if tt.bearer {
+				p, err := l.issuer.Issue(t.Context(), "1", nil)
+				require.NoError(t, err)
+				r.Header.Set("Authorization", "Bearer "+p.AccessToken)
+			}
+			for k, v := range tt.headers {
+				r.Header.Set(k, v)
+			}
+			w := serve(h, r)
+			assert.Equal(t, tt.want, w.Code, w.Body.String())
+			if tt.wantClear {
+				assert.NotEmpty(t, w.Result().Cookies(), "cookies cleared")
+			} else {
+				assert.Empty(t, w.Header().Values("Set-Cookie"), "cookies left alone")
+			}
+		})
+	}
+}

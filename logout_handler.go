@@ -17,17 +17,22 @@ import (
 // At least one of the two tokens must verify (an already revoked one does:
 // logging out twice is harmless); otherwise it answers 401 as the
 // middleware would, and still clears the cookies. A request authenticated
-// by a cookie must pass the CSRF defence (403). When the store fails it
-// answers 503 and leaves the cookies: nothing may be taken as revoked, and
-// the client should try again.
+// by a cookie must pass the CSRF defence (403), and only a request that
+// passes it has its cookies cleared, whatever the answer: a cross-site form
+// cannot log a browser out. When the store fails it answers 503 and leaves
+// the cookies: nothing may be taken as revoked, and the client should try
+// again.
 func (s *Sessions) LogoutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Cache-Control"] = noStore
 		err := s.logout(w, r)
-		// The cookies go unless the request was refused before anything
-		// was looked at, or the store failed: then the client keeps them
+		// The cookies go only for a request that passes the CSRF defence
+		// (a cross-site form carries no SameSite cookie, and must not
+		// clear them either), and not when it was refused before anything
+		// was looked at or the store failed: then the client keeps them
 		// to try again, since nothing was revoked.
-		if s.mode != bodyOnly && !errors.Is(err, errMethod) && !errors.Is(err, ErrCrossOrigin) && !errors.Is(err, ErrUnavailable) {
+		if s.mode != bodyOnly && s.mw.csrf.check(r) == nil &&
+			!errors.Is(err, errMethod) && !errors.Is(err, ErrCrossOrigin) && !errors.Is(err, ErrUnavailable) {
 			s.cookies.clear(w)
 		}
 		if err != nil {
