@@ -83,6 +83,9 @@ func TestCookieAttributes(t *testing.T) {
 
 			set := w.Result().Cookies()
 			require.Len(t, set, len(tt.cookies))
+			accessName, refreshName := l.sessions.CookieNames()
+			assert.Equal(t, []string{tt.cookies[0].name, tt.cookies[1].name}, []string{accessName, refreshName},
+				"CookieNames names the cookies written")
 			for i, c := range set {
 				wc := tt.cookies[i]
 				assert.Equal(t, wc.name, c.Name)

@@ -213,6 +213,15 @@ func (s *Sessions) SetCookies(w http.ResponseWriter, pair *TokenPair) {
 // ClearCookies deletes the token cookies, as the logout handler does.
 func (s *Sessions) ClearCookies(w http.ResponseWriter) { s.cookies.clear(w) }
 
+// CookieNames returns the names of the access and refresh token cookies s
+// writes in cookie mode: [AccessCookieName], and [RefreshCookieName] or
+// [PathRefreshCookieName], without their prefixes under
+// [WithInsecureCookies]. Use them to tell a browser's request from an API
+// client's, or to read the cookies in handlers of your own.
+func (s *Sessions) CookieNames() (access, refresh string) {
+	return s.cookies.access, s.cookies.refresh
+}
+
 // tokenResponse is the body of a successful login or refresh (RFC 6749
 // §5.1).
 type tokenResponse struct {

@@ -80,13 +80,9 @@ func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, e
 	cookieOpts := append([]jwtguard.SessionsOption{
 		jwtguard.WithCookies(), jwtguard.WithRefreshCookiePath(authPrefix),
 	}, common...)
-	access, refresh := jwtguard.AccessCookieName, jwtguard.PathRefreshCookieName
 	if cfg.InsecureCookies {
 		cookieOpts = append(cookieOpts, jwtguard.WithInsecureCookies())
-		// WithInsecureCookies drops the prefixes, which need Secure.
-		access, refresh = strings.TrimPrefix(access, "__Host-"), strings.TrimPrefix(refresh, "__Secure-")
 	}
-	a.cookieNames = []string{access, refresh}
 	if a.api, err = jwtguard.NewSessions(issuer, store, common...); err != nil {
 		store.Close()
 		return nil, err
@@ -95,6 +91,8 @@ func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, e
 		store.Close()
 		return nil, err
 	}
+	access, refresh := a.browser.CookieNames()
+	a.cookieNames = []string{access, refresh}
 	if a.dummyHash, err = bcrypt.GenerateFromPassword([]byte("not a password anyone has"), bcryptCost); err != nil {
 		store.Close()
 		return nil, err
