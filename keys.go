@@ -23,8 +23,8 @@ import (
 // never taken as an HMAC secret).
 //
 // Key must be typed: []byte for HS256, HS384 and HS512 (at least 32, 48 and
-// 64 bytes); *rsa.PublicKey of at least 2048 bits, with an odd public
-// exponent of at least 3, for RS256, RS384, RS512, PS256, PS384 and PS512; *ecdsa.PublicKey on P-256, P-384 or P-521 for ES256,
+// 64 bytes); *rsa.PublicKey of at least 2048 bits, with an odd modulus
+// and an odd public exponent in [3, 2^31), for RS256, RS384, RS512, PS256, PS384 and PS512; *ecdsa.PublicKey on P-256, P-384 or P-521 for ES256,
 // ES384 and ES512; ed25519.PublicKey for EdDSA. The matching private key types
 // are accepted too and their public half is used. PEM bytes or strings are
 // refused.
@@ -182,8 +182,11 @@ func publicKey(alg string, key any) (any, error) {
 		}
 		// crypto/rsa would refuse every signature under such a key; say
 		// so when the key is configured instead.
-		if pub.E < 3 || pub.E%2 == 0 {
-			return nil, fmt.Errorf("%s key's public exponent %d is not an odd number of at least 3", alg, pub.E)
+		if pub.E < 3 || pub.E%2 == 0 || pub.E > 1<<31-1 {
+			return nil, fmt.Errorf("%s key's public exponent %d is not an odd number in [3, 2^31)", alg, pub.E)
+		}
+		if pub.N.Bit(0) == 0 {
+			return nil, fmt.Errorf("%s key's modulus is even", alg)
 		}
 		return pub, nil
 	case "ES256", "ES384", "ES512":

@@ -30,6 +30,10 @@ var weakRSA = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
+// hugeExponent is 2^31+1, a variable so that the conversion to int compiles
+// where int has 32 bits.
+var hugeExponent int64 = 1<<31 + 1
+
 func TestKeyValidation(t *testing.T) {
 	a, m := asym(), moreKeys()
 	rsaPub, ecPub := &a.rsa.PublicKey, &a.ec.PublicKey
@@ -76,7 +80,9 @@ func TestKeyValidation(t *testing.T) {
 		{name: "RS256 exponent 1", alg: "RS256", key: &rsa.PublicKey{N: rsaPub.N, E: 1}, wantErr: "exponent 1 is not an odd number"},
 		{name: "RS256 even exponent", alg: "RS256", key: &rsa.PublicKey{N: rsaPub.N, E: 65536}, wantErr: "exponent 65536"},
 		{name: "PS256 negative exponent", alg: "PS256", key: &rsa.PublicKey{N: rsaPub.N, E: -3}, wantErr: "exponent -3"},
+		{name: "RS256 exponent 2^31+1", alg: "RS256", key: &rsa.PublicKey{N: rsaPub.N, E: int(hugeExponent)}, wantErr: "not an odd number in [3, 2^31)"},
 		{name: "RS256 exponent 3", alg: "RS256", key: &rsa.PublicKey{N: rsaPub.N, E: 3}},
+		{name: "RS256 even modulus", alg: "RS256", key: &rsa.PublicKey{N: new(big.Int).Lsh(rsaPub.N, 1), E: 65537}, wantErr: "modulus is even"},
 		{name: "RS256 empty public key", alg: "RS256", key: &rsa.PublicKey{}, wantErr: "nil RSA key"},
 		{name: "RS256 nil private key", alg: "RS256", key: (*rsa.PrivateKey)(nil), wantErr: "nil RSA key"},
 		{name: "RS256 an ECDSA key", alg: "RS256", key: ecPub, wantErr: "needs an *rsa.PublicKey"},
