@@ -30,11 +30,10 @@ var weakRSA = sync.OnceValue(func() *rsa.PrivateKey {
 	return k
 })
 
-// hugeExponent is 2^31+1, a variable so that the conversion to int compiles
-// where int has 32 bits.
-var hugeExponent int64 = 1<<31 + 1
-
 func TestKeyValidation(t *testing.T) {
+	// 2^31+1, a variable so that the conversion to int compiles where int
+	// has 32 bits.
+	hugeExponent := int64(1<<31 + 1)
 	a, m := asym(), moreKeys()
 	rsaPub, ecPub := &a.rsa.PublicKey, &a.ec.PublicKey
 	edPub := a.ed.Public().(ed25519.PublicKey)
