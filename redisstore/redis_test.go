@@ -33,6 +33,8 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	// go-redis logs every failed dial; the tests that stop Redis make many.
 	redis.SetLogger(quietLogger{})
+	// The cluster tests start theirs at first use (needCluster).
+	defer stopSharedCluster()
 	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
 		redisAddr, externalRedis = addr, true
 		return m.Run()
