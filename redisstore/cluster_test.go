@@ -459,6 +459,16 @@ func requireKeyOn(t testing.TB, addr, key string) {
 	require.Equal(t, int64(1), n, "%s on %s", key, addr)
 }
 
+// requireSubscribers requires that the master at addr has n subscribers of
+// its own to the channel of prefix (PUBSUB NUMSUB counts the node's).
+func requireSubscribers(t testing.TB, addr, prefix string, n int) {
+	t.Helper()
+	channel := prefix + "events"
+	subs, err := newNodeClient(t, addr).PubSubNumSub(context.Background(), channel).Result()
+	require.NoError(t, err)
+	require.Equal(t, int64(n), subs[channel], "subscribers on %s", addr)
+}
+
 // waitRevoked polls check until it reports true, for at most d, and returns
 // how long that took. An error (a mirror gone stale on a starved machine)
 // counts as not yet, and is reported if time runs out.
@@ -555,6 +565,11 @@ func TestClusterRevocationReachesEveryInstance(t *testing.T) {
 	c := newClusterClient(t, addrs)
 	rs := revocationsOnEveryMaster(t, c, prefix)
 	require.GreaterOrEqual(t, len(mastersOf(rs)), 3, "the revocations cover three masters")
+	// Every store subscribes on every master, where the revocations stored
+	// there are announced.
+	for _, m := range mastersOf(rs) {
+		requireSubscribers(t, m, prefix, len(stores))
+	}
 
 	for i, r := range rs {
 		from := i % len(stores)
@@ -722,4 +737,143 @@ func TestClusterEveryKeyHasATTL(t *testing.T) {
 			assert.LessOrEqual(t, k.ttl, time.Hour, "key %q on %s", k.key, m)
 		}
 	}
+}
+
+// A cluster bus that goes silent between two masters leaves the cluster
+// "ok" (each still hears the other on its own outgoing link) while the
+// announcements one publishes never reach the other's subscribers. A store
+// must then still see every revocation within the staleness bound, or
+// fail with ErrStale: never serve a mirror it calls fresh that misses one.
+func TestClusterSilentBusKeepsTheBound(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("!!! SKIPPED, no redis-server on PATH: this test starts a cluster of its own, with proxies on its bus")
+	}
+	// Every node's incoming bus goes through a proxy of its own.
+	var proxies []*freezingProxy
+	busVia := func(busAddr string) (int, error) {
+		p := newFreezingProxy(t, busAddr)
+		proxies = append(proxies, p)
+		return p.l.Addr().(*net.TCPAddr).Port, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterStartWithin)
+	defer cancel()
+	addrs, stop, err := startCluster(ctx, clusterMasters, busVia)
+	require.NoError(t, err)
+	t.Cleanup(stop)
+
+	const bound = 500 * time.Millisecond
+	prefix := testPrefix()
+	a := newStore(t, newClusterClient(t, addrs), redisstore.WithPrefix(prefix), redisstore.WithStalenessBound(bound))
+	b := newStore(t, newClusterClient(t, addrs), redisstore.WithPrefix(prefix), redisstore.WithStalenessBound(bound))
+	c := newClusterClient(t, addrs)
+	l, masters := layoutOf(t, c)
+	// y serves the channel's slot (where a ClusterClient subscribes); the
+	// revocation is stored on another master, x.
+	slot, err := c.ClusterKeySlot(ctx, prefix+"events").Result()
+	require.NoError(t, err)
+	y := l.master(slot)
+	x := masters[0]
+	if x == y {
+		x = masters[1]
+	}
+	jti := requireIDsOnEveryMaster(t, c, l, func(id string) string { return tokenKey(prefix, testIssuer, id) })[x]
+
+	// Silence the bus into y.
+	yi := slices.Index(addrs, y)
+	require.GreaterOrEqual(t, yi, 0, "%s among %q", y, addrs)
+	proxies[yi].freeze(true)
+	t.Cleanup(func() { proxies[yi].freeze(false) })
+	require.NoError(t, a.Revoke(context.Background(), testIssuer, jti, time.Now().Add(time.Hour)))
+	committed := time.Now()
+	requireKeyOn(t, x, tokenKey(prefix, testIssuer, jti))
+	info, err := newNodeClient(t, x).ClusterInfo(context.Background()).Result()
+	require.NoError(t, err)
+	require.Contains(t, info, "cluster_state:ok", "the cluster does not notice")
+
+	for {
+		revoked, err := b.IsRevoked(context.Background(), testIssuer, jti)
+		if revoked {
+			require.NoError(t, err)
+			t.Logf("seen by B %v after the revocation returned, the bus into %s silent", time.Since(committed), y)
+			return
+		}
+		if err == nil && time.Since(committed) > bound {
+			t.Fatalf("B serves its mirror as fresh %v after the revocation was committed on %s, "+
+				"past the %v bound, without it (the bus into %s is silent)", time.Since(committed), x, bound, y)
+		}
+		if time.Since(committed) > bound+clusterEnforceWithin {
+			t.Fatalf("B has not seen the revocation %v after it was committed (last error: %v)", time.Since(committed), err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A master that joins the cluster and takes slots is followed: every store
+// subscribes on it too (within a second or so), and sees the revocations
+// stored there.
+func TestClusterNewMasterIsFollowed(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("!!! SKIPPED, no redis-server on PATH: this test starts a cluster of its own and changes it")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clusterStartWithin)
+	defer cancel()
+	addrs, stop, err := startCluster(ctx, clusterMasters, nil)
+	require.NoError(t, err)
+	t.Cleanup(stop)
+	prefix := testPrefix()
+	a := newStore(t, newClusterClient(t, addrs), redisstore.WithPrefix(prefix))
+	b := newStore(t, newClusterClient(t, addrs), redisstore.WithPrefix(prefix))
+
+	// A fourth node joins, empty.
+	d, dBus, err := startClusterNode(filepath.Join(t.TempDir(), "d"), nil)
+	require.NoError(t, err)
+	t.Cleanup(d.stop)
+	all := append(slices.Clone(addrs), d.addr)
+	host, port, err := net.SplitHostPort(d.addr)
+	require.NoError(t, err)
+	require.NoError(t, newNodeClient(t, addrs[0]).Do(ctx, "cluster", "meet", host, port, dBus).Err())
+	eventually(t, clusterStartWithin, func() bool {
+		for _, addr := range all {
+			info, err := newNodeClient(t, addr).ClusterInfo(ctx).Result()
+			if err != nil || !strings.Contains(info, "cluster_known_nodes:4") || !strings.Contains(info, "cluster_state:ok") {
+				return false
+			}
+		}
+		return true
+	}, "every node knows the fourth and says cluster_state:ok")
+
+	// It takes the (empty) slot of a revocation key from its master, as a
+	// resharding does: IMPORTING, MIGRATING, then NODE on every node.
+	c := newClusterClient(t, addrs)
+	l, _ := layoutOf(t, c)
+	const jti = "moved"
+	key := tokenKey(prefix, testIssuer, jti)
+	slot, err := c.ClusterKeySlot(ctx, key).Result()
+	require.NoError(t, err)
+	owner := l.master(slot)
+	ownerID, err := newNodeClient(t, owner).Do(ctx, "cluster", "myid").Text()
+	require.NoError(t, err)
+	dID, err := newNodeClient(t, d.addr).Do(ctx, "cluster", "myid").Text()
+	require.NoError(t, err)
+	require.NoError(t, newNodeClient(t, d.addr).Do(ctx, "cluster", "setslot", slot, "importing", ownerID).Err())
+	require.NoError(t, newNodeClient(t, owner).Do(ctx, "cluster", "setslot", slot, "migrating", dID).Err())
+	for _, addr := range append([]string{d.addr, owner}, addrs...) {
+		require.NoError(t, newNodeClient(t, addr).Do(ctx, "cluster", "setslot", slot, "node", dID).Err(), addr)
+	}
+
+	// Both stores notice the new master and subscribe on it.
+	channel := prefix + "events"
+	start := time.Now()
+	eventually(t, 10*time.Second, func() bool {
+		subs, err := newNodeClient(t, d.addr).PubSubNumSub(ctx, channel).Result()
+		return err == nil && subs[channel] == 2
+	}, "both stores subscribe on the new master")
+	t.Logf("both stores subscribed on the new master %v after it took slot %d", time.Since(start), slot)
+	for _, s := range []*redisstore.Store{a, b} {
+		require.NoError(t, s.Ready())
+	}
+
+	require.NoError(t, a.Revoke(ctx, testIssuer, jti, time.Now().Add(time.Hour)))
+	requireKeyOn(t, d.addr, key)
+	waitRevoked(t, clusterEnforceWithin, func() (bool, error) { return b.IsRevoked(ctx, testIssuer, jti) }, "store B")
 }
