@@ -240,7 +240,7 @@ func waitCluster(ctx context.Context, addrs []string, masters int) error {
 }
 
 // clusterReady reports why the cluster of addrs does not work yet, or nil:
-// every node at addrs says cluster_state:ok, CLUSTER SLOTS names masters
+// every node at addrs says cluster_state:ok, CLUSTER SHARDS names masters
 // (exactly masters of them, or at least three when masters is 0), and a
 // ClusterClient can SET a key in a slot of every master and read it back
 // from that master directly.
@@ -258,17 +258,16 @@ func clusterReady(ctx context.Context, addrs []string, masters int) error {
 	}
 	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: slices.Clone(addrs)})
 	defer cc.Close()
-	slots, err := cc.ClusterSlots(ctx).Result()
+	l, err := loadLayout(ctx, cc)
 	if err != nil {
-		return fmt.Errorf("CLUSTER SLOTS: %w", err)
+		return err
 	}
-	l := clusterLayout{slots: slots}
 	got := l.masters()
 	switch {
 	case masters > 0 && len(got) != masters:
-		return fmt.Errorf("CLUSTER SLOTS names %d masters %q, want %d", len(got), got, masters)
+		return fmt.Errorf("CLUSTER SHARDS names %d masters %q, want %d", len(got), got, masters)
 	case masters == 0 && len(got) < 3:
-		return fmt.Errorf("CLUSTER SLOTS names %d masters %q, the tests need at least 3", len(got), got)
+		return fmt.Errorf("CLUSTER SHARDS names %d masters %q, the tests need at least 3", len(got), got)
 	}
 	probes, err := keysOnEveryMaster(ctx, cc, l, func(id string) string { return "redisstore-cluster-probe:" + id })
 	if err != nil {
@@ -288,27 +287,53 @@ func clusterReady(ctx context.Context, addrs []string, masters int) error {
 	return nil
 }
 
-// clusterLayout is which master serves which slots, as CLUSTER SLOTS said.
+// clusterLayout is which master serves which slots, as CLUSTER SHARDS
+// said.
 type clusterLayout struct {
-	slots []redis.ClusterSlot
+	shards []redis.ClusterShard
 }
 
-// master returns the address of the master that serves slot, or "".
-func (l clusterLayout) master(slot int64) string {
-	for _, s := range l.slots {
-		if int64(s.Start) <= slot && slot <= int64(s.End) && len(s.Nodes) > 0 {
-			return s.Nodes[0].Addr
+// loadLayout asks the cluster of c for its layout (CLUSTER SHARDS).
+func loadLayout(ctx context.Context, c *redis.ClusterClient) (clusterLayout, error) {
+	shards, err := c.ClusterShards(ctx).Result()
+	if err != nil {
+		return clusterLayout{}, fmt.Errorf("CLUSTER SHARDS: %w", err)
+	}
+	return clusterLayout{shards: shards}, nil
+}
+
+// shardMaster returns the address of sh's master, or "" if it has none.
+func shardMaster(sh redis.ClusterShard) string {
+	for _, n := range sh.Nodes {
+		if n.Role == "master" {
+			host := n.IP
+			if host == "" {
+				host = n.Endpoint
+			}
+			return net.JoinHostPort(host, strconv.FormatInt(n.Port, 10))
 		}
 	}
 	return ""
 }
 
-// masters returns the addresses of the masters, sorted.
+// master returns the address of the master that serves slot, or "".
+func (l clusterLayout) master(slot int64) string {
+	for _, sh := range l.shards {
+		for _, r := range sh.Slots {
+			if r.Start <= slot && slot <= r.End {
+				return shardMaster(sh)
+			}
+		}
+	}
+	return ""
+}
+
+// masters returns the addresses of the masters that serve slots, sorted.
 func (l clusterLayout) masters() []string {
 	var out []string
-	for _, s := range l.slots {
-		if len(s.Nodes) > 0 && !slices.Contains(out, s.Nodes[0].Addr) {
-			out = append(out, s.Nodes[0].Addr)
+	for _, sh := range l.shards {
+		if m := shardMaster(sh); len(sh.Slots) > 0 && m != "" && !slices.Contains(out, m) {
+			out = append(out, m)
 		}
 	}
 	slices.Sort(out)
@@ -382,9 +407,8 @@ func newNodeClient(t testing.TB, addr string) *redis.Client {
 // requiring at least three.
 func layoutOf(t testing.TB, c *redis.ClusterClient) (clusterLayout, []string) {
 	t.Helper()
-	slots, err := c.ClusterSlots(context.Background()).Result()
+	l, err := loadLayout(context.Background(), c)
 	require.NoError(t, err)
-	l := clusterLayout{slots: slots}
 	masters := l.masters()
 	require.GreaterOrEqual(t, len(masters), 3, "masters: %q", masters)
 	return l, masters
