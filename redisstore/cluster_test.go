@@ -25,9 +25,10 @@ import (
 )
 
 // The tests of this file run the store on a real Redis Cluster of three
-// masters: three redis-server processes started here (or the cluster
-// REDIS_CLUSTER_ADDRS names), every instance on a ClusterClient of its
-// own, as separate processes would be.
+// masters: three redis-server processes started here and shared (or the
+// cluster REDIS_CLUSTER_ADDRS names), every instance on a ClusterClient of
+// its own, as separate processes would be. The two tests that break or
+// change a cluster start one of their own.
 
 // clusterMasters is how many masters the cluster started here has.
 const clusterMasters = 3
@@ -43,7 +44,7 @@ const clusterStartWithin = 15 * time.Second
 // clusterEnforceWithin is how long the cluster tests wait for a
 // revocation to reach another instance: the default staleness bound, the
 // promise the store makes. Each test logs the delays it saw, which are
-// normally milliseconds (the cluster bus adds a hop).
+// normally milliseconds.
 const clusterEnforceWithin = redisstore.DefaultStalenessBound
 
 // sharedCluster is the Redis Cluster the cluster tests share: set up by the
