@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -52,8 +54,9 @@ func (s *Store) follow() {
 	}
 }
 
-// session subscribes to the channel, fills the mirror, then applies the
-// announcements and confirms the mirror with heartbeats until an error.
+// session subscribes to the channel on every source (see sources), fills
+// the mirror, then applies the announcements and confirms the mirror with
+// heartbeats until an error.
 //
 // Order matters. Subscribing first, then scanning, leaves no gap: a
 // revocation committed before the scan starts is found by the scan (SCAN
@@ -63,37 +66,50 @@ func (s *Store) follow() {
 // Afterwards, a PING on the subscribed connection is answered after every
 // message published before it, in order: when the answer to a PING sent at
 // t arrives, the mirror holds everything committed before t.
+//
+// That holds for messages published on the node that answers the PING. On
+// a Cluster a revocation is published by the master that stores it, and
+// reaches the subscribers of other nodes only over the cluster bus, which
+// may lag, or hold or drop messages while every node still answers PINGs
+// and says cluster_state:ok (a bus link gone silent). So on a Cluster the
+// store subscribes on every master, and confirms the mirror at t only once
+// every master answered a PING sent at t: the argument above then holds
+// master by master, with no bus in the way. A change of masters ends the
+// session, so that the next one subscribes on the new ones and refills.
 func (s *Store) session() (filled bool, err error) {
-	ctx := s.ctx
-	ps := s.client.Subscribe(ctx)
+	ctx, cancel := context.WithCancel(s.ctx)
+	defer cancel()
+	sources, err := s.sources(ctx)
+	if err != nil {
+		return false, fmt.Errorf("redisstore: masters: %w", err)
+	}
+	subs := make([]*redis.PubSub, len(sources))
+	for i, src := range sources {
+		subs[i] = src.Subscribe(ctx)
+	}
 	s.mu.Lock()
 	if s.closed.Load() {
 		s.mu.Unlock()
-		_ = ps.Close()
+		closeAll(subs)
 		return false, ErrClosed
 	}
-	s.ps = ps
+	s.ps = subs
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		s.ps = nil
 		s.mu.Unlock()
-		_ = ps.Close()
+		closeAll(subs)
 	}()
 
-	if err := ps.Subscribe(ctx, s.keys.channel()); err != nil {
-		return false, fmt.Errorf("redisstore: subscribe: %w", err)
-	}
-	msg, err := ps.ReceiveTimeout(ctx, max(s.bound, time.Second))
-	if err != nil {
-		return false, fmt.Errorf("redisstore: subscribe: %w", err)
-	}
-	if sub, ok := msg.(*redis.Subscription); !ok || sub.Kind != "subscribe" {
-		return false, fmt.Errorf("redisstore: subscribe: unexpected reply %T", msg)
+	for _, ps := range subs {
+		if err := s.subscribe(ctx, ps); err != nil {
+			return false, err
+		}
 	}
 
 	start := s.now()
-	fill, err := s.scan(ctx)
+	fill, err := s.scan(ctx, sources)
 	if err != nil {
 		return false, fmt.Errorf("redisstore: fill: %w", err)
 	}
@@ -101,19 +117,63 @@ func (s *Store) session() (filled bool, err error) {
 	s.confirm(start)
 	s.readyOnce.Do(func() { close(s.ready) })
 
+	// pongs[i] is the send time of the last PING subs[i] answered: the
+	// mirror is confirmed up to the earliest of them.
+	pongs := make([]atomic.Int64, len(subs))
+	for i := range pongs {
+		pongs[i].Store(start)
+	}
+	errc := make(chan error, len(subs)+1)
+	for i, ps := range subs {
+		go func() { errc <- s.heartbeat(ctx, ps, &pongs[i], pongs) }()
+	}
+	running := len(subs)
+	if _, ok := s.client.(*redis.ClusterClient); ok {
+		go func() { errc <- s.watchMasters(ctx, addrsOf(sources)) }()
+		running++
+	}
+	err = <-errc
+	cancel()
+	closeAll(subs) // wakes the others' reads
+	for range running - 1 {
+		<-errc
+	}
+	return true, err
+}
+
+// subscribe subscribes ps to the channel and waits for the confirmation.
+func (s *Store) subscribe(ctx context.Context, ps *redis.PubSub) error {
+	if err := ps.Subscribe(ctx, s.keys.channel()); err != nil {
+		return fmt.Errorf("redisstore: subscribe: %w", err)
+	}
+	msg, err := ps.ReceiveTimeout(ctx, max(s.bound, time.Second))
+	if err != nil {
+		return fmt.Errorf("redisstore: subscribe: %w", err)
+	}
+	if sub, ok := msg.(*redis.Subscription); !ok || sub.Kind != "subscribe" {
+		return fmt.Errorf("redisstore: subscribe: unexpected reply %T", msg)
+	}
+	return nil
+}
+
+// heartbeat applies the announcements ps receives and PINGs on it every
+// pingEvery, until an error (which it returns; never nil). At each answer
+// it records the PING's send time in mine and confirms the mirror up to
+// the earliest time in all (one per subscription).
+func (s *Store) heartbeat(ctx context.Context, ps *redis.PubSub, mine *atomic.Int64, all []atomic.Int64) error {
 	nextPing := time.Now()
 	lastPong := time.Now()
 	for {
 		if now := time.Now(); !now.Before(nextPing) {
 			if err := ps.Ping(ctx, strconv.FormatInt(s.now(), 10)); err != nil {
-				return true, fmt.Errorf("redisstore: heartbeat: %w", err)
+				return fmt.Errorf("redisstore: heartbeat: %w", err)
 			}
 			nextPing = now.Add(s.pingEvery)
 		}
 		if time.Since(lastPong) > s.bound/2 {
 			// Renew the connection while the mirror may still be
 			// served: a refill confirms it again.
-			return true, errNoPong
+			return errNoPong
 		}
 		msg, err := ps.ReceiveTimeout(ctx, max(time.Until(nextPing), time.Millisecond))
 		if err != nil {
@@ -121,17 +181,100 @@ func (s *Store) session() (filled bool, err error) {
 			if errors.As(err, &ne) && ne.Timeout() && ctx.Err() == nil {
 				continue
 			}
-			return true, fmt.Errorf("redisstore: receive: %w", err)
+			return fmt.Errorf("redisstore: receive: %w", err)
 		}
 		switch m := msg.(type) {
 		case *redis.Message:
 			s.apply(m.Payload)
 		case *redis.Pong:
 			if at, err := strconv.ParseInt(m.Payload, 10, 64); err == nil {
-				s.confirm(at)
+				mine.Store(at)
 				lastPong = time.Now()
+				earliest := at
+				for i := range all {
+					earliest = min(earliest, all[i].Load())
+				}
+				s.confirm(earliest)
 			}
 		}
+	}
+}
+
+// errMastersChanged ends a session on a Cluster whose masters changed.
+var errMastersChanged = errors.New("redisstore: the cluster's masters changed")
+
+// mastersEvery is how often a session on a Cluster checks its masters.
+const mastersEvery = time.Second
+
+// watchMasters checks every mastersEvery that the Cluster's masters are
+// still addrs, and returns errMastersChanged when they are not, or the
+// error that kept it from knowing (never nil).
+func (s *Store) watchMasters(ctx context.Context, addrs []string) error {
+	t := time.NewTicker(mastersEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		sources, err := s.sources(ctx)
+		if err != nil {
+			return fmt.Errorf("redisstore: masters: %w", err)
+		}
+		if !slices.Equal(addrsOf(sources), addrs) {
+			return errMastersChanged
+		}
+	}
+}
+
+// sources returns the clients through which the store follows the
+// revocations: every master of a Cluster (each announces the revocations
+// stored in its slots), sorted by address; for any other client, the
+// client itself.
+func (s *Store) sources(ctx context.Context) ([]redis.UniversalClient, error) {
+	c, ok := s.client.(*redis.ClusterClient)
+	if !ok {
+		return []redis.UniversalClient{s.client}, nil
+	}
+	var mu sync.Mutex
+	var masters []*redis.Client
+	err := c.ForEachMaster(ctx, func(_ context.Context, m *redis.Client) error {
+		mu.Lock()
+		masters = append(masters, m)
+		mu.Unlock()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(masters) == 0 {
+		return nil, errors.New("the cluster has no master")
+	}
+	slices.SortFunc(masters, func(a, b *redis.Client) int { return strings.Compare(a.Options().Addr, b.Options().Addr) })
+	out := make([]redis.UniversalClient, len(masters))
+	for i, m := range masters {
+		out[i] = m
+	}
+	return out, nil
+}
+
+// addrsOf returns the address of each source that is a single node
+// client (every master of a Cluster).
+func addrsOf(sources []redis.UniversalClient) []string {
+	var out []string
+	for _, src := range sources {
+		if c, ok := src.(*redis.Client); ok {
+			out = append(out, c.Options().Addr)
+		}
+	}
+	return out
+}
+
+// closeAll closes every subscription; closing one twice is harmless.
+func closeAll(subs []*redis.PubSub) {
+	for _, ps := range subs {
+		_ = ps.Close()
 	}
 }
 
@@ -150,9 +293,9 @@ func (s *Store) apply(payload string) {
 	}
 }
 
-// scan reads every revocation stored under the prefix, on every master of
-// a Cluster (or shard of a Ring).
-func (s *Store) scan(ctx context.Context) (map[entry]int64, error) {
+// scan reads every revocation stored under the prefix, on every source
+// (every master of a Cluster), or every shard of a Ring.
+func (s *Store) scan(ctx context.Context, sources []redis.UniversalClient) (map[entry]int64, error) {
 	var mu sync.Mutex
 	fill := make(map[entry]int64)
 	node := func(ctx context.Context, c redis.Cmdable) error {
@@ -175,16 +318,17 @@ func (s *Store) scan(ctx context.Context) (map[entry]int64, error) {
 		}
 		return nil
 	}
-	var err error
-	switch c := s.client.(type) {
-	case *redis.ClusterClient:
-		err = c.ForEachMaster(ctx, func(ctx context.Context, c *redis.Client) error { return node(ctx, c) })
-	case *redis.Ring:
-		err = c.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return node(ctx, c) })
-	default:
-		err = node(ctx, c)
+	if c, ok := s.client.(*redis.Ring); ok {
+		err := c.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return node(ctx, c) })
+		return fill, err
 	}
-	return fill, err
+	errs := make([]error, len(sources))
+	var wg sync.WaitGroup
+	for i, src := range sources {
+		wg.Go(func() { errs[i] = node(ctx, src) })
+	}
+	wg.Wait()
+	return fill, errors.Join(errs...)
 }
 
 // read gets the ends of ks in one pipeline and records them in fill. A key

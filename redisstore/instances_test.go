@@ -43,14 +43,25 @@ type instance struct {
 // client of its own), sharing prefix.
 func newInstances(t testing.TB, copts redis.Options, prefix string, n int, opts ...redisstore.Option) []*instance {
 	t.Helper()
+	if copts.PoolSize == 0 {
+		copts.PoolSize = 100 // a connection per concurrent refresh, no pool wait
+	}
+	dial := func() redis.UniversalClient {
+		o := copts
+		return redis.NewClient(&o)
+	}
+	return newInstancesOn(t, dial, prefix, n, opts...)
+}
+
+// newInstancesOn starts n instances sharing prefix, each on a client of
+// its own made by dial (a single node, Sentinel or Cluster client) and
+// closed with t.
+func newInstancesOn(t testing.TB, dial func() redis.UniversalClient, prefix string, n int, opts ...redisstore.Option) []*instance {
+	t.Helper()
 	issuer := newIssuer(t)
 	var out []*instance
 	for i := range n {
-		o := copts
-		if o.PoolSize == 0 {
-			o.PoolSize = 100 // a connection per concurrent refresh, no pool wait
-		}
-		rc := redis.NewClient(&o)
+		rc := dial()
 		t.Cleanup(func() { _ = rc.Close() })
 		store := newStore(t, rc, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
 		sessions, err := jwtguard.NewSessions(issuer, store)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard"
 	"github.com/jwtguard/jwtguard/redisstore"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -53,8 +54,15 @@ func TestConcurrentRefreshesOverThreeInstances(t *testing.T) {
 	needRedis(t)
 	ins := newInstances(t, redis.Options{Addr: redisAddr}, testPrefix(), 3)
 	pair := issue(t, "alice")
+	won := refreshRace(t, ins, pair.RefreshToken, 200)
+	requireReuseRevokedEverywhere(t, ins, pair, won, enforceWithin)
+}
 
-	const n = 200
+// refreshRace sends n refreshes with one refresh token at once, spread
+// over ins in turn, and requires that exactly one succeeds and every other
+// one gets 401. It returns the winner's tokens.
+func refreshRace(t testing.TB, ins []*instance, refresh string, n int) tokens {
+	t.Helper()
 	type result struct {
 		status int
 		tok    tokens
@@ -66,7 +74,7 @@ func TestConcurrentRefreshesOverThreeInstances(t *testing.T) {
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			status, tok, err := ins[i%3].refresh(pair.RefreshToken)
+			status, tok, err := ins[i%len(ins)].refresh(refresh)
 			results[i] = result{status, tok, err}
 		})
 	}
@@ -83,14 +91,19 @@ func TestConcurrentRefreshesOverThreeInstances(t *testing.T) {
 		}
 	}
 	require.Len(t, winners, 1, "statuses: %v", perStatus)
-	assert.Equal(t, n-1, perStatus[http.StatusUnauthorized], "statuses: %v", perStatus)
+	require.Equal(t, n-1, perStatus[http.StatusUnauthorized], "statuses: %v", perStatus)
+	return winners[0].tok
+}
 
-	// The reuse revoked the family everywhere: the winner's new tokens and
-	// the first access token are refused on every instance.
-	won := winners[0].tok
+// requireReuseRevokedEverywhere checks that the reuse of pair's refresh
+// token revoked its family on every instance: the winner's new tokens
+// (won) and the first access token are refused everywhere, each within
+// the given time.
+func requireReuseRevokedEverywhere(t testing.TB, ins []*instance, pair *jwtguard.TokenPair, won tokens, within time.Duration) {
+	t.Helper()
 	for _, in := range ins {
-		waitStatus(t, in, won.AccessToken, http.StatusUnauthorized, enforceWithin)
-		waitStatus(t, in, pair.AccessToken, http.StatusUnauthorized, enforceWithin)
+		waitStatus(t, in, won.AccessToken, http.StatusUnauthorized, within)
+		waitStatus(t, in, pair.AccessToken, http.StatusUnauthorized, within)
 		status, _, err := in.refresh(won.RefreshToken)
 		require.NoError(t, err)
 		assert.Equal(t, http.StatusUnauthorized, status, in.name)

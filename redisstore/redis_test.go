@@ -33,6 +33,8 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	// go-redis logs every failed dial; the tests that stop Redis make many.
 	redis.SetLogger(quietLogger{})
+	// The cluster tests start theirs at first use (needCluster).
+	defer stopSharedCluster()
 	if addr := os.Getenv("REDIS_ADDR"); addr != "" {
 		redisAddr, externalRedis = addr, true
 		return m.Run()
@@ -66,18 +68,39 @@ type redisServer struct {
 	cmd  *exec.Cmd
 }
 
-// startRedis starts redis-server on loopback, on port (a free one when 0),
-// with its files in dir, and waits until it answers. persist turns the
-// append-only file on, fsynced at every write, so that a restart on the
-// same dir keeps the data.
-func startRedis(dir string, port int, persist bool) (*redisServer, error) {
-	if port == 0 {
+// freePorts returns n distinct loopback ports that were free a moment ago:
+// it holds them all open at once, so none is returned twice.
+func freePorts(n int) ([]int, error) {
+	var ports []int
+	var ls []net.Listener
+	defer func() {
+		for _, l := range ls {
+			_ = l.Close()
+		}
+	}()
+	for range n {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			return nil, err
 		}
-		port = l.Addr().(*net.TCPAddr).Port
-		_ = l.Close()
+		ls = append(ls, l)
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// startRedis starts redis-server on loopback, on port (a free one when 0),
+// with its files in dir, and waits until it answers. persist turns the
+// append-only file on, fsynced at every write, so that a restart on the
+// same dir keeps the data. extra is appended to the command line (the
+// cluster tests add their --cluster-* flags).
+func startRedis(dir string, port int, persist bool, extra ...string) (*redisServer, error) {
+	if port == 0 {
+		ports, err := freePorts(1)
+		if err != nil {
+			return nil, err
+		}
+		port = ports[0]
 	}
 	args := []string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--dir", dir,
 		"--protected-mode", "yes", "--daemonize", "no", "--loglevel", "warning",
@@ -87,6 +110,7 @@ func startRedis(dir string, port int, persist bool) (*redisServer, error) {
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	args = append(args, extra...)
 	cmd := exec.Command("redis-server", args...)
 	if err := cmd.Start(); err != nil {
 		return nil, err

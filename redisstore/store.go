@@ -70,7 +70,7 @@ type Store struct {
 
 	mu      sync.Mutex
 	lastErr error
-	ps      *redis.PubSub
+	ps      []*redis.PubSub // the session's subscriptions, closed by Close
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -166,7 +166,10 @@ func WithSweepInterval(d time.Duration) Option {
 // fails; another drops expired entries from the mirror. New waits for the
 // first fill until ctx is done, and returns an error (having stopped
 // everything) if it did not happen by then. client may be a single node,
-// Sentinel (failover) or Cluster client; the Store never closes it.
+// Sentinel (failover) or Cluster client; the Store never closes it. On a
+// Cluster the Store subscribes, scans and sends heartbeats on every master
+// (one connection each), so that no revocation depends on the cluster bus
+// to reach it.
 func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
 	c := config{prefix: DefaultPrefix, bound: DefaultStalenessBound, clock: time.Now, sweepEvery: DefaultSweepInterval}
 	for _, opt := range opts {
@@ -214,9 +217,7 @@ func (s *Store) Close() error {
 		s.closed.Store(true)
 		s.cancel()
 		s.mu.Lock()
-		if s.ps != nil {
-			_ = s.ps.Close() // wakes a blocked read
-		}
+		closeAll(s.ps) // wakes blocked reads
 		s.mu.Unlock()
 		s.wg.Wait()
 	})
