@@ -75,7 +75,9 @@ func (s *Store) follow() {
 // store subscribes on every master, and confirms the mirror at t only once
 // every master answered a PING sent at t: the argument above then holds
 // master by master, with no bus in the way. A change of masters ends the
-// session, so that the next one subscribes on the new ones and refills.
+// session, so that the next one subscribes on the new ones and refills. A
+// Ring is followed the same way, shard by shard: its shards have no bus at
+// all, so a subscription on one shard never hears the others.
 func (s *Store) session() (filled bool, err error) {
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
@@ -128,7 +130,7 @@ func (s *Store) session() (filled bool, err error) {
 		go func() { errc <- s.heartbeat(ctx, ps, &pongs[i], pongs) }()
 	}
 	running := len(subs)
-	if _, ok := s.client.(*redis.ClusterClient); ok {
+	if s.sharded() {
 		go func() { errc <- s.watchMasters(ctx, addrsOf(sources)) }()
 		running++
 	}
@@ -200,15 +202,16 @@ func (s *Store) heartbeat(ctx context.Context, ps *redis.PubSub, mine *atomic.In
 	}
 }
 
-// errMastersChanged ends a session on a Cluster whose masters changed.
-var errMastersChanged = errors.New("redisstore: the cluster's masters changed")
+// errMastersChanged ends a session on a Cluster whose masters (or a Ring
+// whose live shards) changed.
+var errMastersChanged = errors.New("redisstore: the masters or shards changed")
 
-// mastersEvery is how often a session on a Cluster checks its masters.
+// mastersEvery is how often a session on a Cluster or Ring checks them.
 const mastersEvery = time.Second
 
-// watchMasters checks every mastersEvery that the Cluster's masters are
-// still addrs, and returns errMastersChanged when they are not, or the
-// error that kept it from knowing (never nil).
+// watchMasters checks every mastersEvery that the Cluster's masters (the
+// Ring's live shards) are still addrs, and returns errMastersChanged when
+// they are not, or the error that kept it from knowing (never nil).
 func (s *Store) watchMasters(ctx context.Context, addrs []string) error {
 	t := time.NewTicker(mastersEvery)
 	defer t.Stop()
@@ -229,34 +232,49 @@ func (s *Store) watchMasters(ctx context.Context, addrs []string) error {
 }
 
 // sources returns the clients through which the store follows the
-// revocations: every master of a Cluster (each announces the revocations
-// stored in its slots), sorted by address; for any other client, the
-// client itself.
+// revocations: every master of a Cluster or every shard of a Ring (each
+// announces the revocations stored in its slots), sorted by address; for
+// any other client, the client itself.
 func (s *Store) sources(ctx context.Context) ([]redis.UniversalClient, error) {
-	c, ok := s.client.(*redis.ClusterClient)
-	if !ok {
-		return []redis.UniversalClient{s.client}, nil
-	}
 	var mu sync.Mutex
-	var masters []*redis.Client
-	err := c.ForEachMaster(ctx, func(_ context.Context, m *redis.Client) error {
+	var nodes []*redis.Client
+	add := func(_ context.Context, n *redis.Client) error {
 		mu.Lock()
-		masters = append(masters, m)
+		nodes = append(nodes, n)
 		mu.Unlock()
 		return nil
-	})
+	}
+	var err error
+	switch c := s.client.(type) {
+	case *redis.ClusterClient:
+		err = c.ForEachMaster(ctx, add)
+	case *redis.Ring:
+		err = c.ForEachShard(ctx, add)
+	default:
+		return []redis.UniversalClient{s.client}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
-	if len(masters) == 0 {
-		return nil, errors.New("the cluster has no master")
+	if len(nodes) == 0 {
+		return nil, errors.New("no master or shard is up")
 	}
-	slices.SortFunc(masters, func(a, b *redis.Client) int { return strings.Compare(a.Options().Addr, b.Options().Addr) })
-	out := make([]redis.UniversalClient, len(masters))
-	for i, m := range masters {
-		out[i] = m
+	slices.SortFunc(nodes, func(a, b *redis.Client) int { return strings.Compare(a.Options().Addr, b.Options().Addr) })
+	out := make([]redis.UniversalClient, len(nodes))
+	for i, n := range nodes {
+		out[i] = n
 	}
 	return out, nil
+}
+
+// sharded reports whether revocations are stored on several nodes that
+// each announce their own: a Cluster or a Ring.
+func (s *Store) sharded() bool {
+	switch s.client.(type) {
+	case *redis.ClusterClient, *redis.Ring:
+		return true
+	}
+	return false
 }
 
 // addrsOf returns the address of each source that is a single node
@@ -294,7 +312,7 @@ func (s *Store) apply(payload string) {
 }
 
 // scan reads every revocation stored under the prefix, on every source
-// (every master of a Cluster), or every shard of a Ring.
+// (every master of a Cluster, every shard of a Ring).
 func (s *Store) scan(ctx context.Context, sources []redis.UniversalClient) (map[entry]int64, error) {
 	var mu sync.Mutex
 	fill := make(map[entry]int64)
@@ -317,10 +335,6 @@ func (s *Store) scan(ctx context.Context, sources []redis.UniversalClient) (map[
 			}
 		}
 		return nil
-	}
-	if c, ok := s.client.(*redis.Ring); ok {
-		err := c.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error { return node(ctx, c) })
-		return fill, err
 	}
 	errs := make([]error, len(sources))
 	var wg sync.WaitGroup

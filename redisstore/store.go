@@ -166,10 +166,10 @@ func WithSweepInterval(d time.Duration) Option {
 // fails; another drops expired entries from the mirror. New waits for the
 // first fill until ctx is done, and returns an error (having stopped
 // everything) if it did not happen by then. client may be a single node,
-// Sentinel (failover) or Cluster client; the Store never closes it. On a
-// Cluster the Store subscribes, scans and sends heartbeats on every master
-// (one connection each), so that no revocation depends on the cluster bus
-// to reach it.
+// Sentinel (failover), Cluster or Ring client; the Store never closes it.
+// On a Cluster (a Ring) the Store subscribes, scans and sends heartbeats on
+// every master (shard), one connection each, so that no revocation depends
+// on the cluster bus to reach it (a Ring has none).
 func New(ctx context.Context, client redis.UniversalClient, opts ...Option) (*Store, error) {
 	c := config{prefix: DefaultPrefix, bound: DefaultStalenessBound, clock: time.Now, sweepEvery: DefaultSweepInterval}
 	for _, opt := range opts {
