@@ -24,7 +24,8 @@ import (
 //
 // Key must be typed: []byte for HS256, HS384 and HS512 (at least 32, 48 and
 // 64 bytes); *rsa.PublicKey of at least 2048 bits, with an odd modulus
-// and an odd public exponent in [3, 2^31), for RS256, RS384, RS512, PS256, PS384 and PS512; *ecdsa.PublicKey on P-256, P-384 or P-521 for ES256,
+// and an odd public exponent in [3, 2^31), for RS256, RS384, RS512, PS256,
+// PS384 and PS512; *ecdsa.PublicKey on P-256, P-384 or P-521 for ES256,
 // ES384 and ES512; ed25519.PublicKey for EdDSA. The matching private key types
 // are accepted too and their public half is used. PEM bytes or strings are
 // refused.
