@@ -475,6 +475,20 @@ func pairsOnEveryMaster(t testing.TB, c *redis.ClusterClient, l clusterLayout, k
 	return out
 }
 
+// instancesOnCluster starts three instances on the shared cluster under
+// prefix, each with a ClusterClient of its own, and picks a token pair for
+// every master such that the key that key names lands there. It returns
+// the instances, the masters and the pairs by master.
+func instancesOnCluster(t testing.TB, prefix string, key func(*jwtguard.TokenPair) string) ([]*instance, []string, map[string]*jwtguard.TokenPair) {
+	t.Helper()
+	addrs := needCluster(t)
+	dial := func() redis.UniversalClient { return redis.NewClusterClient(clusterOptions(addrs)) }
+	ins := newInstancesOn(t, dial, prefix, 3)
+	c := newClusterClient(t, addrs)
+	l, masters := layoutOf(t, c)
+	return ins, masters, pairsOnEveryMaster(t, c, l, key)
+}
+
 // requireKeyOn requires that key exists on the master at addr itself (so
 // that it lives in a slot that master serves).
 func requireKeyOn(t testing.TB, addr, key string) {
@@ -617,14 +631,9 @@ func TestClusterRevocationReachesEveryInstance(t *testing.T) {
 }
 
 func TestClusterLogoutOnOneInstanceIsRefusedOnTheOthers(t *testing.T) {
-	addrs := needCluster(t)
 	prefix := testPrefix()
-	dial := func() redis.UniversalClient { return redis.NewClusterClient(clusterOptions(addrs)) }
-	ins := newInstancesOn(t, dial, prefix, 3)
-	c := newClusterClient(t, addrs)
-	l, masters := layoutOf(t, c)
 	// One user per master, whose access token's revocation key lands there.
-	pairs := pairsOnEveryMaster(t, c, l, func(p *jwtguard.TokenPair) string {
+	ins, masters, pairs := instancesOnCluster(t, prefix, func(p *jwtguard.TokenPair) string {
 		jti, _ := claimIDs(t, p.AccessToken)
 		return tokenKey(prefix, testIssuer, jti)
 	})
@@ -685,14 +694,9 @@ func TestClusterFillSeesRevocationsOnEveryMaster(t *testing.T) {
 }
 
 func TestClusterConcurrentRefreshesOverThreeInstances(t *testing.T) {
-	addrs := needCluster(t)
 	prefix := testPrefix()
-	dial := func() redis.UniversalClient { return redis.NewClusterClient(clusterOptions(addrs)) }
-	ins := newInstancesOn(t, dial, prefix, 3)
-	c := newClusterClient(t, addrs)
-	l, masters := layoutOf(t, c)
 	// One family per master, whose keys land there.
-	pairs := pairsOnEveryMaster(t, c, l, func(p *jwtguard.TokenPair) string {
+	ins, masters, pairs := instancesOnCluster(t, prefix, func(p *jwtguard.TokenPair) string {
 		_, fid := claimIDs(t, p.RefreshToken)
 		return familyKey(prefix, testIssuer, fid)
 	})

@@ -12,8 +12,9 @@
 // on every request) never touch the network: each Store keeps a mirror of
 // the revoked tokens and families in memory, filled with SCAN when it
 // starts and kept current by a Redis pub/sub channel on which the scripts
-// themselves announce every revocation. A heartbeat on that channel
-// confirms the mirror; when it cannot be confirmed for longer than the
+// themselves announce every revocation (on a Cluster or a Ring, the Store
+// subscribes on every master or shard, each of which announces its own).
+// A heartbeat on that channel confirms the mirror; when it cannot be confirmed for longer than the
 // staleness bound ([WithStalenessBound], two seconds by default), because
 // Redis or the network is down, the reads fail with an error matching
 // [jwtguard.ErrUnavailable] and the middleware answers 503. The Store
