@@ -13,16 +13,15 @@ import (
 	"github.com/jwtguard/jwtguard"
 )
 
-// exampleSecret stands for a secret read from configuration: at least 32
-// random bytes for HS256, never a password and never in source code.
-var exampleSecret = []byte("example-secret-of-32-bytes-min!!")
-
 // An Issuer mints access/refresh pairs; any jwtguard.Middleware configured
 // with the same key, issuer and audience verifies them, and keeps the two
 // kinds apart.
 func ExampleNewIssuer() {
+	// A secret from configuration: at least 32 random bytes for HS256,
+	// never a password and never in source code.
+	secret := []byte("example-secret-of-32-bytes-min!!")
 	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
-		Key:      jwtguard.Key{ID: "2026-01", Algorithm: "HS256", Key: exampleSecret},
+		Key:      jwtguard.Key{ID: "2026-01", Algorithm: "HS256", Key: secret},
 		Issuer:   "https://auth.example.com",
 		Audience: []string{"orders-api"},
 		// AccessTTL: 30 minutes and RefreshTTL: 7 days by default.
@@ -36,7 +35,7 @@ func ExampleNewIssuer() {
 	}
 
 	mw, err := jwtguard.New(
-		jwtguard.WithKeys(jwtguard.Key{ID: "2026-01", Algorithm: "HS256", Key: exampleSecret}),
+		jwtguard.WithKeys(jwtguard.Key{ID: "2026-01", Algorithm: "HS256", Key: secret}),
 		jwtguard.WithIssuer("https://auth.example.com"),
 		jwtguard.WithAudience("orders-api"),
 	)
@@ -61,7 +60,7 @@ func ExampleNewIssuer() {
 // using one again revokes its whole family.
 func ExampleSessions_RefreshHandler() {
 	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
-		Key:    jwtguard.Key{Algorithm: "HS256", Key: exampleSecret},
+		Key:    jwtguard.Key{Algorithm: "HS256", Key: []byte("example-secret-of-32-bytes-min!!")},
 		Issuer: "https://auth.example.com",
 	})
 	if err != nil {
@@ -90,6 +89,12 @@ func ExampleSessions_RefreshHandler() {
 		log.Fatal(err)
 	}
 
+	type tokenBody struct {
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+		TokenType    string `json:"token_type"`
+		Error        string `json:"error"`
+	}
 	refresh := func(token string) (status int, next tokenBody) {
 		resp, err := http.Post(srv.URL+"/auth/refresh", "application/json",
 			strings.NewReader(`{"refresh_token":"`+token+`"}`))
