@@ -6,8 +6,8 @@
 //
 //	go run ./example            # from the repository root
 //
-// Configuration comes from the environment (see Config and "The example
-// application" in the repository README): ADDR, JWT_SECRET, JWT_ISSUER,
+// Configuration comes from the environment (see Config and README.md in
+// this directory): ADDR, JWT_SECRET, JWT_ISSUER,
 // JWT_AUDIENCE, DB_PATH, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL,
 // INSECURE_COOKIES, TLS_CERT_FILE and TLS_KEY_FILE.
 package main

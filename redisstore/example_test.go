@@ -28,14 +28,14 @@ func ExampleNew() {
 
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	store, err := redisstore.New(startCtx, client,
+	store, err := redisstore.New(startCtx, client, // waits for the mirror's first fill until startCtx is done
 		redisstore.WithPrefix("orders-api:"),         // keys and channel of this service
 		redisstore.WithStalenessBound(2*time.Second), // 503 once the mirror is older (the default)
 	)
 	if err != nil {
 		log.Fatal(err) // Redis unreachable at start
 	}
-	defer store.Close()
+	defer store.Close() // stops its goroutines; the client is yours to close
 
 	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
 		Key:    jwtguard.Key{ID: "2026-01", Algorithm: "HS256", Key: []byte(os.Getenv("JWT_SECRET"))},
@@ -56,7 +56,7 @@ func ExampleNew() {
 		func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("orders")) })))
 	// A readiness probe: not ready while the mirror is stale.
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if store.Ready() != nil {
+		if store.Ready() != nil { // the mirror is stale: this instance answers 503
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 	})
