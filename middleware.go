@@ -1,31 +1,3 @@
-// Package jwtguard is net/http middleware that authenticates requests with
-// JSON Web Tokens, strictly by default.
-//
-// A [Middleware] finds a bearer token in the request (the Authorization
-// header by default, or cookies and other sources in order), verifies it
-// against an explicit allow-list of algorithms and keys, requires exp, checks
-// nbf, iat, iss, aud and the token type (an access token is never accepted
-// where a refresh token is expected, nor the reverse), and puts the verified
-// claims in the request context:
-//
-//	mw, err := jwtguard.New(
-//		jwtguard.WithKey("HS256", secret), // at least 32 random bytes
-//		jwtguard.WithIssuer("https://auth.example.com"),
-//		jwtguard.WithAudience("orders-api"),
-//	)
-//	if err != nil {
-//		log.Fatal(err)
-//	}
-//	mux.Handle("GET /orders", mw.Handler(ordersHandler))
-//
-//	// in ordersHandler:
-//	claims, _ := jwtguard.FromContext(r.Context())
-//
-// Rejected requests get RFC 6750 responses: 401 with a bare challenge when
-// there is no token, 401 invalid_token for any bad token, 400
-// invalid_request for a malformed request and 403 insufficient_scope from
-// [Middleware.RequireScope] and [Middleware.RequireRole]. The protected
-// handler is never called for them.
 package jwtguard
 
 import (

@@ -1,0 +1,77 @@
+// Package jwtguard is net/http middleware that authenticates requests with
+// JSON Web Tokens, strictly by default, and serves the rest of their life:
+// login, refresh with rotation, logout that revokes, cookies for browsers,
+// and key rotation.
+//
+// A quick start, for tokens that another service mints:
+//
+//	guard, err := jwtguard.New(
+//		jwtguard.WithKey("HS256", secret), // at least 32 random bytes
+//		jwtguard.WithIssuer("https://auth.example.com"),
+//		jwtguard.WithAudience("orders-api"),
+//	)
+//	if err != nil {
+//		log.Fatal(err) // every configuration problem, reported together
+//	}
+//	mux.Handle("GET /orders", guard.Handler(orders))
+//	// in orders: claims, _ := jwtguard.FromContext(r.Context())
+//
+// When this package logs users in as well, take the guard from
+// [Sessions.Middleware] instead (see [NewSessions]): only a guard that
+// consults the [Store] refuses the tokens of a session that logged out.
+//
+// # Verification
+//
+// [New] builds a [Middleware], the guard, from [Option] values and reports
+// every configuration problem at once. It finds a token in the request
+// ([AuthorizationHeader] by default; [Cookie], [Header], [ExtractorFunc] and
+// [InsecureQuery] through [WithExtractors]), verifies it against an
+// explicit allow-list of algorithms and keys, requires exp, checks nbf, iat,
+// iss ([WithIssuer]), aud ([WithAudience]) and the token type (an access
+// token is never accepted where a refresh token is expected, nor the
+// reverse), and puts the claims in the request context.
+//
+// Protect routes with [Middleware.Handler], [Middleware.Optional],
+// [Middleware.RequireScope] and [Middleware.RequireRole]; check without
+// writing a response with [Middleware.Check] and [Middleware.Verify]. Read
+// the claims with [FromContext], or with [ClaimsFromContext] for a type of
+// your own ([WithClaimsType]); [NewContext] lets handlers be tested without
+// tokens. [WithCache] skips the signature check for tokens seen before.
+//
+// Refused requests get RFC 6750 responses: 401 with a bare challenge when
+// there is no token, 401 invalid_token for any bad token, 400
+// invalid_request for a malformed request, 403 insufficient_scope from
+// RequireScope and RequireRole, and 503 when a service the check depends on
+// failed. The protected handler is never called for them. Every refusal is
+// an error matching a sentinel with errors.Is ([ErrNoToken],
+// [ErrMalformedRequest], [ErrInvalidToken] with [ErrExpired],
+// [ErrSignature], [ErrRevoked]…), passed to [WithFailureHook]; responses can
+// be replaced with [WithErrorHandler].
+//
+// # The lifecycle
+//
+// An [Issuer] ([NewIssuer], [IssuerConfig]) mints access/refresh pairs
+// ([Issuer.Issue]). [Sessions] ([NewSessions]) serves the endpoints:
+// [Sessions.LoginHandler] checks credentials with a [LoginFunc],
+// [Sessions.RefreshHandler] rotates refresh tokens and revokes the whole
+// family when one is used twice, [Sessions.LogoutHandler] revokes the
+// session, and [Sessions.Middleware] is the guard for your routes. A
+// [Store] keeps revocations and rotations: [NewMemoryStore] for one
+// process, or a shared store such as the redisstore module for several
+// instances ([WithStore] adds one to a guard of your own). [WithCookies]
+// puts the tokens in httpOnly cookies for browsers, with a CSRF defence
+// ([CSRF], [WithCSRF]) that cannot be turned off.
+//
+// # Keys
+//
+// A [Key] binds key material to one algorithm: HMAC secrets, RSA, ECDSA and
+// Ed25519 keys, loaded with [ParsePEM], [ParseJWK] or [ParseJWKS]. A [KeySet]
+// ([NewKeySet], [WithKeySet]) rotates keys while the service runs and
+// serves them as a JWKS endpoint ([KeySet.JWKSHandler]); a [JWKS]
+// ([NewJWKS], [WithJWKS], [DiscoverJWKSURL]) follows an identity provider's
+// key set. The token's alg header never chooses the algorithm, and keys
+// never come from the token.
+//
+// The repository's README.md and docs/ directory are the user's guide, and
+// every Example function of the package runs as a test.
+package jwtguard
