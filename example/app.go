@@ -4,18 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"log/slog"
-	"mime"
 	"net/http"
-	"net/mail"
 	"strconv"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/jwtguard/jwtguard"
-	"golang.org/x/crypto/bcrypt"
 )
 
 // Routes of the HTTP API. The refresh cookie is scoped to authPrefix, so the
@@ -29,9 +22,9 @@ const (
 	mePath           = authPrefix + "/me"
 	refreshPath      = authPrefix + "/refresh"
 	logoutPath       = authPrefix + "/logout"
+	sessionPath      = authPrefix + "/session" // which token cookies the page holds
 	minPasswordRunes = 8
-	maxPasswordBytes = 72 // bcrypt reads no further
-	maxEmailBytes    = 254
+	maxPasswordBytes = 72 // bcrypt reads no further: longer is refused, see preparePassword
 	maxBodyBytes     = 16 << 10
 )
 
@@ -48,13 +41,16 @@ type App struct {
 	// cookieNames are the token cookie names; a refresh or logout request
 	// that carries one is a browser's.
 	cookieNames []string
-	bcryptCost  int
-	dummyHash   []byte // compared against for unknown users, to take as long
-	log         *slog.Logger
+	// passwords hashes and compares passwords (bcrypt at the cost given
+	// to newApp); tests swap in a counting wrapper.
+	passwords passwordHasher
+	dummyHash []byte // compared against for unknown users, to take as long
+	log       *slog.Logger
 }
 
-// newApp builds the application on users. bcryptCost is
-// bcrypt.DefaultCost except in tests.
+// newApp builds the application on users. bcryptCost is the
+// configuration's (defaultBcryptCost unless BCRYPT_COST says otherwise),
+// and bcrypt.MinCost in tests.
 func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, error) {
 	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
 		Key:        jwtguard.Key{Algorithm: "HS256", Key: cfg.Secret},
@@ -70,7 +66,7 @@ func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, e
 	if err != nil {
 		return nil, err
 	}
-	a := &App{users: users, store: store, bcryptCost: bcryptCost, log: log}
+	a := &App{users: users, store: store, passwords: bcryptHasher{cost: bcryptCost}, log: log}
 	common := []jwtguard.SessionsOption{
 		jwtguard.WithRefreshCheck(a.mayRefresh),
 		jwtguard.WithAccessOptions(jwtguard.WithFailureHook(func(r *http.Request, err error) {
@@ -93,7 +89,7 @@ func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, e
 	}
 	access, refresh := a.browser.CookieNames()
 	a.cookieNames = []string{access, refresh}
-	if a.dummyHash, err = bcrypt.GenerateFromPassword([]byte("not a password anyone has"), bcryptCost); err != nil {
+	if a.dummyHash, err = a.passwords.Hash([]byte("not a password anyone has")); err != nil {
 		store.Close()
 		return nil, err
 	}
@@ -110,6 +106,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle(registerPath, onlyPost(http.HandlerFunc(a.register)))
 	mux.Handle(loginPath, a.api.LoginHandler(a.authenticate))
 	mux.Handle(cookieLoginPath, a.browser.LoginHandler(a.authenticate))
+	mux.Handle(sessionPath, onlyGet(sessionProbe(a.browser.CookieNames())))
 	mux.Handle(mePath, onlyGet(a.browser.Middleware().Handler(http.HandlerFunc(a.me))))
 	mux.Handle(refreshPath, a.byClient(a.api.RefreshHandler(), a.browser.RefreshHandler()))
 	mux.Handle(logoutPath, a.byClient(a.api.LogoutHandler(), a.browser.LogoutHandler()))
@@ -136,7 +133,11 @@ func (a *App) byClient(api, browser http.Handler) http.Handler {
 	})
 }
 
-// register creates a user: POST JSON {"email", "password"}.
+// register creates a user: POST JSON {"email", "password"}. The body is
+// read as strictly as jwtguard reads its own (see decodeJSON); the email
+// is stored in its canonical form (see canonicalEmail), which the users
+// table keeps unique, so one identity is one account however it is
+// spelled; the password is prepared and checked by newPassword.
 func (a *App) register(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Email    *string `json:"email"`
@@ -146,20 +147,21 @@ func (a *App) register(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, "invalid_request", msg)
 		return
 	}
-	if in.Email == nil || in.Password == nil {
-		writeError(w, http.StatusBadRequest, "invalid_request", "email and password are required")
+	if status, msg := required(field{"email", in.Email}, field{"password", in.Password}); status != 0 {
+		writeError(w, status, "invalid_request", msg)
 		return
 	}
-	email, err := normalizeEmail(*in.Email)
+	email, err := canonicalEmail(*in.Email)
 	if err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_request", err.Error())
 		return
 	}
-	if err := checkPassword(*in.Password); err != nil {
+	password, err := newPassword(*in.Password)
+	if err != nil {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_request", err.Error())
 		return
 	}
-	hash, err := bcrypt.GenerateFromPassword([]byte(*in.Password), a.bcryptCost)
+	hash, err := a.passwords.Hash(password)
 	if err != nil {
 		a.unavailable(w, r, err)
 		return
@@ -176,11 +178,24 @@ func (a *App) register(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, map[string]any{"id": u.ID, "email": u.Email})
 }
 
-// authenticate is the jwtguard.LoginFunc: the username is the email. An
-// unknown email, a wrong password and an inactive user get the same
-// answer (401), and take about as long.
+// authenticate is the jwtguard.LoginFunc of both logins (JSON tokens and
+// cookies, JSON body or form): every path checks a password the same way.
+// The username is the email, in any spelling of its identity.
+//
+// A password that no account can have (over bcrypt's 72 bytes, or not a
+// valid OpaqueString) is refused at once, before the email is looked at:
+// its time depends on the input alone, never on the account. Otherwise an
+// unknown email, a wrong password and an inactive user get the same answer
+// (401) after exactly one bcrypt comparison each, against a hash of the
+// same cost, so the time says nothing about whether the account exists.
+// A correct password stored at another cost is hashed again at the
+// current one.
 func (a *App) authenticate(ctx context.Context, username, password string) (string, map[string]any, error) {
-	email, err := normalizeEmail(username)
+	pw, err := preparePassword(password)
+	if err != nil {
+		return "", nil, jwtguard.ErrInvalidCredentials
+	}
+	email, err := canonicalEmail(username)
 	var u *User
 	if err == nil {
 		u, err = a.users.ByEmail(ctx, email)
@@ -188,15 +203,30 @@ func (a *App) authenticate(ctx context.Context, username, password string) (stri
 	switch {
 	case err == nil:
 	case errors.Is(err, errNotFound) || errors.Is(err, errInvalidEmail):
-		_ = bcrypt.CompareHashAndPassword(a.dummyHash, []byte(password))
+		_ = a.passwords.Compare(a.dummyHash, pw)
 		return "", nil, jwtguard.ErrInvalidCredentials
 	default:
 		return "", nil, err // 503, never shown
 	}
-	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil || !u.Active {
+	if a.passwords.Compare(u.PasswordHash, pw) != nil || !u.Active {
 		return "", nil, jwtguard.ErrInvalidCredentials
 	}
+	if a.passwords.Outdated(u.PasswordHash) {
+		a.rehash(ctx, u, pw)
+	}
 	return strconv.FormatInt(u.ID, 10), nil, nil
+}
+
+// rehash stores the password of u hashed at the current cost. A failure
+// is logged: the login goes on with the old hash still valid.
+func (a *App) rehash(ctx context.Context, u *User, password []byte) {
+	hash, err := a.passwords.Hash(password)
+	if err == nil {
+		err = a.users.SetPasswordHash(ctx, u.ID, u.PasswordHash, hash)
+	}
+	if err != nil {
+		a.log.Warn("password not rehashed at the current bcrypt cost", "user", u.ID, "err", err)
+	}
 }
 
 // mayRefresh is the jwtguard.RefreshFunc: only an existing, active user may
@@ -246,55 +276,6 @@ func (a *App) me(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"id": u.ID, "email": u.Email, "is_active": u.Active, "created_at": u.CreatedAt,
 	})
-}
-
-var errInvalidEmail = errors.New("invalid email address")
-
-// normalizeEmail checks a bare address (no display name) and lowercases it,
-// so that one mailbox is one account.
-func normalizeEmail(s string) (string, error) {
-	if len(s) == 0 || len(s) > maxEmailBytes {
-		return "", errInvalidEmail
-	}
-	addr, err := mail.ParseAddress(s)
-	if err != nil || addr.Name != "" || addr.Address != s {
-		return "", errInvalidEmail
-	}
-	at := strings.LastIndexByte(s, '@')
-	if at <= 0 || !strings.Contains(s[at+1:], ".") {
-		return "", errInvalidEmail
-	}
-	return strings.ToLower(s), nil
-}
-
-func checkPassword(p string) error {
-	switch {
-	case utf8.RuneCountInString(p) < minPasswordRunes:
-		return fmt.Errorf("password must be at least %d characters", minPasswordRunes)
-	case len(p) > maxPasswordBytes:
-		return fmt.Errorf("password must be at most %d bytes", maxPasswordBytes)
-	}
-	return nil
-}
-
-// decodeJSON reads a JSON object of at most maxBodyBytes into v. It returns
-// a status and message for the client when the request is unusable.
-func decodeJSON(w http.ResponseWriter, r *http.Request, v any) (int, string) {
-	if media, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || media != "application/json" {
-		return http.StatusUnsupportedMediaType, "content type must be application/json"
-	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err := dec.Decode(v); err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return http.StatusRequestEntityTooLarge, "request body too large"
-		}
-		return http.StatusBadRequest, "malformed JSON body: want {\"email\": string, \"password\": string}"
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return http.StatusBadRequest, "malformed JSON body: trailing data"
-	}
-	return 0, ""
 }
 
 func onlyPost(h http.Handler) http.Handler { return only(http.MethodPost, h) }

@@ -36,6 +36,9 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile serve HTTPS when both are set
 	// (TLS_CERT_FILE, TLS_KEY_FILE).
 	TLSCertFile, TLSKeyFile string
+	// BcryptCost is the bcrypt cost of new password hashes (BCRYPT_COST,
+	// default 12, from 10 to 16); a login moves an older hash to it.
+	BcryptCost int
 }
 
 // minSecretLen is the shortest HS256 secret accepted: the hash size, as
@@ -52,6 +55,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		DBPath:      or(getenv("DB_PATH"), "jwtguard-example.db"),
 		TLSCertFile: getenv("TLS_CERT_FILE"),
 		TLSKeyFile:  getenv("TLS_KEY_FILE"),
+		BcryptCost:  defaultBcryptCost,
 	}
 	var errs []error
 	if s := getenv("JWT_SECRET"); s == "" {
@@ -75,6 +79,11 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	if v := getenv("INSECURE_COOKIES"); v != "" {
 		if c.InsecureCookies, err = strconv.ParseBool(v); err != nil {
 			errs = append(errs, fmt.Errorf("INSECURE_COOKIES=%q: want true or false", v))
+		}
+	}
+	if v := getenv("BCRYPT_COST"); v != "" {
+		if c.BcryptCost, err = strconv.Atoi(v); err != nil || c.BcryptCost < minBcryptCost || c.BcryptCost > maxBcryptCost {
+			errs = append(errs, fmt.Errorf("BCRYPT_COST=%q: want a whole number from %d (OWASP's minimum) to %d", v, minBcryptCost, maxBcryptCost))
 		}
 	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -32,6 +34,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, 30*time.Minute, c.AccessTTL)
 	assert.Equal(t, 168*time.Hour, c.RefreshTTL)
 	assert.False(t, c.InsecureCookies)
+	assert.Equal(t, 12, c.BcryptCost)
 	assert.True(t, c.secureContext())
 
 	other, err := loadConfig(env(nil))
@@ -43,11 +46,12 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 	c, err := loadConfig(env(map[string]string{
 		"ADDR": "0.0.0.0:9000", "JWT_SECRET": testSecret, "JWT_ISSUER": "iss", "JWT_AUDIENCE": "aud",
 		"DB_PATH": "/tmp/x.db", "ACCESS_TOKEN_TTL": "2s", "REFRESH_TOKEN_TTL": "1h", "INSECURE_COOKIES": "true",
+		"BCRYPT_COST": "11",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, Config{
 		Addr: "0.0.0.0:9000", Secret: []byte(testSecret), Issuer: "iss", Audience: "aud", DBPath: "/tmp/x.db",
-		AccessTTL: 2 * time.Second, RefreshTTL: time.Hour, InsecureCookies: true,
+		AccessTTL: 2 * time.Second, RefreshTTL: time.Hour, InsecureCookies: true, BcryptCost: 11,
 	}, c)
 	assert.False(t, c.secureContext())
 }
@@ -66,6 +70,9 @@ func TestLoadConfigRefuses(t *testing.T) {
 		{name: "insecure cookies typo", vars: map[string]string{"INSECURE_COOKIES": "yes please"}, want: "INSECURE_COOKIES"},
 		{name: "half TLS", vars: map[string]string{"TLS_CERT_FILE": "cert.pem"}, want: "TLS_KEY_FILE"},
 		{name: "address without port", vars: map[string]string{"ADDR": "localhost"}, want: "ADDR"},
+		{name: "bcrypt cost under OWASP's minimum", vars: map[string]string{"BCRYPT_COST": "9"}, want: "BCRYPT_COST=\"9\": want a whole number from 10"},
+		{name: "bcrypt cost too high", vars: map[string]string{"BCRYPT_COST": "17"}, want: "BCRYPT_COST"},
+		{name: "bcrypt cost not a number", vars: map[string]string{"BCRYPT_COST": "12.5"}, want: "BCRYPT_COST"},
 		{name: "query in DB path", vars: map[string]string{"DB_PATH": "x.db?mode=ro"}, want: "DB_PATH"},
 	}
 	for _, tt := range tests {
@@ -110,8 +117,14 @@ func (s *syncBuffer) String() string {
 
 // startRun runs the whole program with vars as its environment and returns
 // its URL; the server is shut down gracefully at the end of the test.
+// Unless vars set BCRYPT_COST, it is the lowest the configuration allows:
+// one hash at the default cost takes seconds under the race detector.
 func startRun(t *testing.T, vars map[string]string, logs io.Writer) string {
 	t.Helper()
+	if _, ok := vars["BCRYPT_COST"]; !ok {
+		vars = maps.Clone(vars)
+		vars["BCRYPT_COST"] = strconv.Itoa(minBcryptCost)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	urls := make(chan string, 1)
 	done := make(chan error, 1)

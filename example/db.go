@@ -27,7 +27,9 @@ var (
 
 // schema is applied at every start; it only creates what is missing.
 // AUTOINCREMENT keeps ids from being reused, so a token minted for a
-// deleted user never names a later one.
+// deleted user never names a later one. email holds the canonical form of
+// the address (see canonicalEmail): its UNIQUE constraint is what makes
+// one identity one account, even when registrations race.
 const schema = `
 CREATE TABLE IF NOT EXISTS users (
 	id            INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -77,7 +79,8 @@ func (u *Users) Create(ctx context.Context, email string, hash []byte) (*User, e
 	return &User{ID: id, Email: email, PasswordHash: hash, Active: true, CreatedAt: now}, nil
 }
 
-// ByEmail finds a user by (normalised) email, or returns errNotFound.
+// ByEmail finds a user by canonical email (see canonicalEmail), or
+// returns errNotFound.
 func (u *Users) ByEmail(ctx context.Context, email string) (*User, error) {
 	return u.one(ctx, `WHERE email = ?`, email)
 }
@@ -96,6 +99,18 @@ func (u *Users) SetActive(ctx context.Context, id int64, active bool) error {
 	}
 	if n, err := res.RowsAffected(); err == nil && n == 0 {
 		return errNotFound
+	}
+	return nil
+}
+
+// SetPasswordHash replaces the password hash of user id, if it is still
+// old (so that a concurrent change of password wins), as a login does to
+// move a hash to the current bcrypt cost.
+func (u *Users) SetPasswordHash(ctx context.Context, id int64, old, hash []byte) error {
+	_, err := u.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`,
+		string(hash), id, string(old))
+	if err != nil {
+		return fmt.Errorf("update password hash: %w", err)
 	}
 	return nil
 }

@@ -49,7 +49,8 @@ type testServer struct {
 	users *Users
 }
 
-func newTestServer(t *testing.T, cfg Config) *testServer {
+// Each of setup, if any, changes the application before it serves.
+func newTestServer(t *testing.T, cfg Config, setup ...func(*App)) *testServer {
 	t.Helper()
 	users, err := openUsers(context.Background(), cfg.DBPath)
 	require.NoError(t, err)
@@ -57,6 +58,9 @@ func newTestServer(t *testing.T, cfg Config) *testServer {
 	app, err := newApp(cfg, users, bcrypt.MinCost, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(func() { app.Close() })
+	for _, f := range setup {
+		f(app)
+	}
 	srv := httptest.NewServer(app.Handler())
 	t.Cleanup(srv.Close)
 	return &testServer{Server: srv, app: app, users: users}

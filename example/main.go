@@ -9,7 +9,7 @@
 // Configuration comes from the environment (see Config and README.md in
 // this directory): ADDR, JWT_SECRET, JWT_ISSUER,
 // JWT_AUDIENCE, DB_PATH, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL,
-// INSECURE_COOKIES, TLS_CERT_FILE and TLS_KEY_FILE.
+// INSECURE_COOKIES, TLS_CERT_FILE, TLS_KEY_FILE and BCRYPT_COST.
 package main
 
 import (
@@ -23,8 +23,6 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
-
-	"golang.org/x/crypto/bcrypt"
 )
 
 func main() {
@@ -62,7 +60,7 @@ func run(ctx context.Context, getenv func(string) string, log *slog.Logger, read
 		return err
 	}
 	defer users.Close()
-	app, err := newApp(cfg, users, bcrypt.DefaultCost, log)
+	app, err := newApp(cfg, users, cfg.BcryptCost, log)
 	if err != nil {
 		return err
 	}

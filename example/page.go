@@ -43,3 +43,16 @@ func scriptHash(html []byte) string {
 	sum := sha256.Sum256(body)
 	return "sha256-" + base64.StdEncoding.EncodeToString(sum[:])
 }
+
+// sessionProbe answers GET with which of the token cookies the request
+// carries, {"access": bool, "refresh": bool}, always with 200. It
+// verifies nothing: it tells the page, whose script cannot read the
+// httpOnly cookies, whether asking /me or /refresh can succeed, so that
+// opening the page without a session makes no request that fails.
+func sessionProbe(access, refresh string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, errAccess := r.Cookie(access)
+		_, errRefresh := r.Cookie(refresh)
+		writeJSON(w, http.StatusOK, map[string]bool{"access": errAccess == nil, "refresh": errRefresh == nil})
+	})
+}
