@@ -15,15 +15,18 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/storage"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/jwtguard/jwtguard"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
 // TestBrowser drives the page in headless Chromium against the running
-// example: register and log in, cookies out of the script's reach, /me,
-// an automatic refresh after the access token expires, forged cross-site
-// and cross-origin form POSTs refused, and logout.
+// example: a first load that probes the session without a failed request,
+// empty fields named, register, log in by pressing Enter in the form,
+// cookies out of the script's reach, /me, an automatic refresh after the
+// access token expires, forged cross-site and cross-origin form POSTs
+// refused, and logout.
 //
 // It needs chromium on PATH (the Debian package; test.sh installs it). On
 // failure it saves a screenshot in $JWTGUARD_SCREENSHOT_DIR, or else in the
@@ -136,22 +139,75 @@ func TestBrowser(t *testing.T) {
 		}
 	}
 
+	// failed lists the requests of this page load answered with 4xx or 5xx
+	// (the browser's own record, whatever the page's log says).
+	failed := func(t *testing.T) string {
+		return eval(t, "failed requests", `performance.getEntriesByType("resource")
+			.filter((e) => e.responseStatus >= 400).map((e) => e.name + " " + e.responseStatus).join(", ")`)
+	}
+	// sessionButtons is whether the session buttons are enabled.
+	sessionButtons := func(t *testing.T) string {
+		return eval(t, "session buttons", `["me-btn", "refresh-btn", "logout-btn"]
+			.map((id) => document.getElementById(id).disabled ? "disabled" : "enabled").join(" ")`)
+	}
+
 	const email, password = "grace@example.com", "a long enough password"
 	step(t, "open the page", 20*time.Second,
 		chromedp.Navigate(app+"/"),
 		chromedp.WaitVisible(chromedp.ID("login-btn")),
 		statusIs("Not logged in."),
 	)
+
+	t.Run("the first load probes the session quietly", func(t *testing.T) {
+		assert.Empty(t, failed(t), "no request of the first load fails")
+		pageLog := eval(t, "page log", `document.getElementById("log").textContent`)
+		assert.Contains(t, pageLog, "GET /api/v1/auth/session → 200")
+		assert.NotContains(t, pageLog, "→ 4")
+		assert.NotContains(t, pageLog, "/me")
+		assert.Equal(t, "disabled disabled disabled", sessionButtons(t), "nothing to do with a session yet")
+	})
+	fail("first load")
+
+	t.Run("a form that password managers and Enter understand", func(t *testing.T) {
+		form := eval(t, "form", `["email", "password", "login-btn", "register-btn"].map((id) => {
+			const e = document.getElementById(id);
+			return id + ":" + (e.form ? e.form.id : "none") + ":" + (e.autocomplete || e.type);
+		}).join(" ")`)
+		assert.Equal(t, "email:account:username password:account:current-password login-btn:account:submit register-btn:account:submit", form)
+		assert.Equal(t, "post", eval(t, "form method", `document.getElementById("account").method`),
+			"never a GET that would put the password in a URL")
+	})
+	fail("form")
+
+	t.Run("empty fields are named", func(t *testing.T) {
+		before := eval(t, "requests", `String(performance.getEntriesByType("resource").length)`)
+		step(t, "register with nothing", 20*time.Second,
+			chromedp.Click(chromedp.ID("register-btn")),
+			statusIs("Registration failed: email and password are empty."),
+		)
+		step(t, "log in without a password", 20*time.Second,
+			chromedp.SendKeys(chromedp.ID("email"), email),
+			chromedp.Click(chromedp.ID("login-btn")),
+			statusIs("Login failed: password is empty."),
+		)
+		assert.Equal(t, "password", eval(t, "focus", `document.activeElement.id`), "the empty field has the focus")
+		assert.Equal(t, before, eval(t, "requests", `String(performance.getEntriesByType("resource").length)`),
+			"nothing was sent")
+	})
+	fail("empty fields")
+
 	step(t, "register", 20*time.Second,
-		chromedp.SendKeys(chromedp.ID("email"), email),
 		chromedp.SendKeys(chromedp.ID("password"), password),
 		chromedp.Click(chromedp.ID("register-btn")),
 		statusIs("Registered "+email),
 	)
-	step(t, "log in", 20*time.Second,
-		chromedp.Click(chromedp.ID("login-btn")),
+	step(t, "log in with Enter", 20*time.Second,
+		chromedp.SendKeys(chromedp.ID("password"), kb.Enter),
 		statusIs("Logged in as "+email),
 	)
+	assert.Equal(t, "enabled enabled enabled", sessionButtons(t))
+	assert.Empty(t, eval(t, "password field", `document.getElementById("password").value`), "cleared after login")
+	fail("log in")
 
 	t.Run("the script never sees the tokens", func(t *testing.T) {
 		jar := cookies(t)
@@ -229,6 +285,7 @@ func TestBrowser(t *testing.T) {
 			chromedp.WaitVisible(chromedp.ID("login-btn")),
 			statusIs("Logged in as "+email),
 		)
+		assert.Empty(t, failed(t), "the probe refreshes first when the access cookie has expired")
 	})
 	fail("forged posts")
 
@@ -242,10 +299,7 @@ func TestBrowser(t *testing.T) {
 		jar := cookies(t)
 		assert.NotContains(t, jar, jwtguard.AccessCookieName)
 		assert.NotContains(t, jar, jwtguard.PathRefreshCookieName)
-		step(t, "/me fails", 20*time.Second,
-			chromedp.Click(chromedp.ID("me-btn")),
-			statusIs("Not logged in."),
-		)
+		assert.Equal(t, "disabled disabled disabled", sessionButtons(t), "no session left to use")
 		// The access token itself is revoked, not only forgotten.
 		req, err := http.NewRequest(http.MethodGet, app+mePath, nil)
 		require.NoError(t, err)
