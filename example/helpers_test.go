@@ -28,7 +28,7 @@ const (
 
 // testConfig is a configuration for tests: a fixed secret and a database
 // in the test's temporary directory.
-func testConfig(t *testing.T) Config {
+func testConfig(t testing.TB) Config {
 	t.Helper()
 	return Config{
 		Addr:       "127.0.0.1:0",
@@ -50,7 +50,7 @@ type testServer struct {
 }
 
 // Each of setup, if any, changes the application before it serves.
-func newTestServer(t *testing.T, cfg Config, setup ...func(*App)) *testServer {
+func newTestServer(t testing.TB, cfg Config, setup ...func(*App)) *testServer {
 	t.Helper()
 	users, err := openUsers(context.Background(), cfg.DBPath)
 	require.NoError(t, err)
