@@ -448,7 +448,7 @@ func TestNoServerErrorOnBadInput(t *testing.T) {
 		{"multipart/form-data; boundary=x", "--x--"},
 	}
 	auths := []string{"", "Bearer", "Bearer " + strings.Repeat("a", 9000), "Bearer a.b.c", "Negotiate abc"}
-	paths := []string{registerPath, loginPath, cookieLoginPath, mePath, refreshPath, logoutPath, "/", "/nope", "/api/v1/auth/"}
+	paths := []string{registerPath, loginPath, cookieLoginPath, mePath, refreshPath, logoutPath, sessionPath, "/", "/nope", "/api/v1/auth/"}
 	for _, path := range paths {
 		for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete} {
 			for _, b := range bodies {
