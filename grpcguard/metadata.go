@@ -72,7 +72,7 @@ func (c *call) token() (string, error) {
 	if len(values[0]) > MaxAuthorizationSize {
 		return "", errOversized
 	}
-	return bearer.Extract(&http.Request{Header: http.Header{"Authorization": values}})
+	return bearer.Extract(c.request()) // its Authorization header is values
 }
 
 // request returns the call described as the HTTP/2 request it is, for the
