@@ -33,7 +33,9 @@
 //
 // Protect routes with [Middleware.Handler], [Middleware.Optional],
 // [Middleware.RequireScope] and [Middleware.RequireRole]; check without
-// writing a response with [Middleware.Check] and [Middleware.Verify]. Read
+// writing a response with [Middleware.Check] and [Middleware.Verify]; serve
+// other transports with [Middleware.Authenticate] and [Middleware.Reject],
+// as the grpcguard module's gRPC interceptors do. Read
 // the claims with [FromContext], or with [ClaimsFromContext] for a type of
 // your own ([WithClaimsType]); [NewContext] lets handlers be tested without
 // tokens. [WithCache] skips the signature check for tokens seen before.
