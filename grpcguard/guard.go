@@ -29,7 +29,7 @@
 //	                  no token, a token with a space inside
 //	Unauthenticated   no token (no authorization metadata, or another scheme such as
 //	                  Basic); a token that does not verify, is expired, revoked, …;
-//	                  an authorization value over [MaxAuthorizationSize] bytes
+//	                  an authorization value over MaxAuthorizationSize bytes
 //	PermissionDenied  a valid token without a scope or role the method requires
 //	Unavailable       the token cannot be checked now: the revocation store or the
 //	                  key set (JWKS) failed; the call is refused, never let through
@@ -37,11 +37,11 @@
 // The status message is short and fixed per reason ("invalid token: token
 // expired"): it never holds the token, golang-jwt's text, or the error of a
 // store or key set. The error the interceptors return also wraps the
-// jwtguard error, so interceptors chained before the guard (and the failure
-// hook of [jwtguard.WithFailureHook]) can match it with [errors.Is]
-// (jwtguard.ErrExpired, jwtguard.ErrRevoked, jwtguard.ErrUnavailable, …) and
-// log [errors.Unwrap] of it for the server-side detail. Clients see only the
-// code and the message.
+// jwtguard error, so interceptors chained before the guard can match it
+// with [errors.Is] (jwtguard.ErrExpired, jwtguard.ErrRevoked,
+// jwtguard.ErrUnavailable, …) and log [errors.Unwrap] of it for the
+// server-side detail; the failure hook of [jwtguard.WithFailureHook] gets
+// the jwtguard error itself. Clients see only the code and the message.
 package grpcguard
 
 import (
