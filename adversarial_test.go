@@ -476,7 +476,7 @@ type advSessions struct {
 	probe    *probe
 }
 
-func newAdvSessions(t testing.TB) *advSessions {
+func newAdvSessions(t testing.TB, opts ...jwtguard.SessionsOption) *advSessions {
 	t.Helper()
 	iss, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
 		Key:    jwtguard.Key{Algorithm: "HS256", Key: secret256},
@@ -486,7 +486,7 @@ func newAdvSessions(t testing.TB) *advSessions {
 	store, err := jwtguard.NewMemoryStore(jwtguard.MemoryStoreClock(fixedClock))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = store.Close() })
-	s, err := jwtguard.NewSessions(iss, store)
+	s, err := jwtguard.NewSessions(iss, store, opts...)
 	require.NoError(t, err)
 	a := &advSessions{sessions: s, issuer: iss, mux: http.NewServeMux(), probe: &probe{}}
 	a.mux.Handle("/refresh", s.RefreshHandler())
@@ -535,7 +535,9 @@ func (a *advSessions) me(token string) *httptest.ResponseRecorder {
 // TestAdversarialLifecycle: type confusion both ways, revoked tokens and
 // refresh reuse, through Sessions.
 func TestAdversarialLifecycle(t *testing.T) {
-	a := newAdvSessions(t)
+	// Strict rotation: on this fixed clock every replay would fall within
+	// the reuse interval (TestReuseInterval covers that).
+	a := newAdvSessions(t, jwtguard.WithReuseInterval(0))
 	fresh := a.issue(t)
 	loggedOut := a.issue(t)
 	require.Equal(t, http.StatusNoContent, a.post("/logout", loggedOut.AccessToken, loggedOut.RefreshToken).Code)

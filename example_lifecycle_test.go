@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/jwtguard/jwtguard"
 )
@@ -56,22 +58,32 @@ func ExampleNewIssuer() {
 	// true
 }
 
-// The refresh handler rotates refresh tokens: each one works once, and
-// using one again revokes its whole family.
+// The refresh handler rotates refresh tokens: each one works once, plus
+// replays within the reuse interval after that use (10 seconds by
+// default), which get a new pair of the same family: a second browser tab,
+// a retried request. A use after the interval is taken for theft and
+// revokes the whole family.
 func ExampleSessions_RefreshHandler() {
+	// The clock the issuer and the store share, moved by hand below. A
+	// service leaves both on time.Now.
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+
 	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
 		Key:    jwtguard.Key{Algorithm: "HS256", Key: []byte("example-secret-of-32-bytes-min!!")},
 		Issuer: "https://auth.example.com",
+		Clock:  clock,
 	})
 	if err != nil {
 		log.Fatal(err)
 	}
-	store, err := jwtguard.NewMemoryStore()
+	store, err := jwtguard.NewMemoryStore(jwtguard.MemoryStoreClock(clock))
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	sessions, err := jwtguard.NewSessions(issuer, store)
+	sessions, err := jwtguard.NewSessions(issuer, store) // WithReuseInterval(10 * time.Second)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -119,15 +131,23 @@ func ExampleSessions_RefreshHandler() {
 	status, next := refresh(pair.RefreshToken)
 	fmt.Println("refresh:", status, next.TokenType)
 	fmt.Println("new access token:", orders(next.AccessToken))
+	status, sibling := refresh(pair.RefreshToken)
+	fmt.Println("old refresh token again, at once:", status, sibling.RefreshToken != next.RefreshToken)
+
+	now.Add(int64(jwtguard.DefaultReuseInterval)) // 10 seconds after its first use
 	status, again := refresh(pair.RefreshToken)
-	fmt.Println("old refresh token again:", status, again.Error)
+	fmt.Println("old refresh token again, 10s later:", status, again.Error)
 	fmt.Println("new access token after reuse:", orders(next.AccessToken))
 	status, _ = refresh(next.RefreshToken)
 	fmt.Println("new refresh token after reuse:", status)
+	status, _ = refresh(sibling.RefreshToken)
+	fmt.Println("sibling refresh token after reuse:", status)
 	// Output:
 	// refresh: 200 bearer
 	// new access token: 200
-	// old refresh token again: 401 invalid_token
+	// old refresh token again, at once: 200 true
+	// old refresh token again, 10s later: 401 invalid_token
 	// new access token after reuse: 401
 	// new refresh token after reuse: 401
+	// sibling refresh token after reuse: 401
 }

@@ -246,11 +246,11 @@ func (s *flakyStore) IsRevoked(ctx context.Context, iss, jti string) (bool, erro
 	return s.MemoryStore.IsRevoked(ctx, iss, jti)
 }
 
-func (s *flakyStore) Rotate(ctx context.Context, iss, family, jti string, tokenUntil, familyUntil time.Time) (jwtguard.Rotation, error) {
+func (s *flakyStore) Rotate(ctx context.Context, iss, family, jti string, use jwtguard.RefreshUse) (jwtguard.Rotation, error) {
 	if s.down.Load() {
 		return 0, errFlaky
 	}
-	return s.MemoryStore.Rotate(ctx, iss, family, jti, tokenUntil, familyUntil)
+	return s.MemoryStore.Rotate(ctx, iss, family, jti, use)
 }
 
 func (s *flakyStore) RevokeFamily(ctx context.Context, iss, family string, until time.Time) error {

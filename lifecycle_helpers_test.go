@@ -215,7 +215,7 @@ func (failingStore) Revoke(context.Context, string, string, time.Time) error { r
 func (failingStore) IsRevoked(context.Context, string, string) (bool, error) {
 	return false, errStoreDown
 }
-func (failingStore) Rotate(context.Context, string, string, string, time.Time, time.Time) (jwtguard.Rotation, error) {
+func (failingStore) Rotate(context.Context, string, string, string, jwtguard.RefreshUse) (jwtguard.Rotation, error) {
 	return 0, errStoreDown
 }
 func (failingStore) RevokeFamily(context.Context, string, string, time.Time) error {

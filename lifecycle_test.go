@@ -87,7 +87,9 @@ func TestLifecycleEndToEnd(t *testing.T) {
 	resp, body = do(t, browser, "GET", "/api/v1/me", "")
 	require.Equal(t, http.StatusOK, resp.StatusCode, body)
 
-	// Reuse of the rotated refresh token: refused, and the family revoked.
+	// Reuse of the rotated refresh token after the reuse interval:
+	// refused, and the family revoked.
+	l.clock.Advance(jwtguard.DefaultReuseInterval)
 	resp, _ = do(t, other, "POST", "/api/v1/auth/refresh", `{"refresh_token":"`+refresh1+`"}`)
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
 	assert.Contains(t, resp.Header.Get("WWW-Authenticate"), `error="invalid_token", error_description="token revoked"`)
@@ -154,10 +156,11 @@ func TestLifecycleEndToEnd(t *testing.T) {
 }
 
 // TestConcurrentRefreshExactlyOneWins sends 200 refreshes with one token at
-// once: exactly one gets a new pair; the others are reuse, which revokes the
-// family, the winner's new tokens included.
+// once under strict rotation (reuse interval 0): exactly one gets a new
+// pair; the others are reuse, which revokes the family, the winner's new
+// tokens included.
 func TestConcurrentRefreshExactlyOneWins(t *testing.T) {
-	l := newLifecycle(t)
+	l := newLifecycle(t, jwtguard.WithReuseInterval(0))
 	pair := l.login(t)
 	h := l.sessions.RefreshHandler()
 	const n = 200

@@ -8,20 +8,25 @@ import (
 
 // LogoutHandler returns the logout endpoint, a POST. It revokes what the
 // request presents: the access token (Authorization header or, in cookie
-// mode, the access cookie), whose jti is revoked until its exp and whose
-// family is revoked; and the refresh token (refresh_token in a JSON or form
-// body, or the refresh cookie), whose family is revoked. Revoking a family
-// ends every token of that login session. It clears the token cookies and
-// answers 204.
+// mode, the access cookie), whose family is revoked and whose jti is
+// revoked until its exp; and the refresh token (refresh_token in a JSON or
+// form body, or the refresh cookie), whose family is revoked. Revoking a
+// family ends every token of that login session. It clears the token
+// cookies and answers 204.
 //
 // At least one of the two tokens must verify (an already revoked one does:
 // logging out twice is harmless); otherwise it answers 401 as the
 // middleware would, and still clears the cookies. A request authenticated
 // by a cookie must pass the CSRF defence (403), and only a request that
 // passes it has its cookies cleared, whatever the answer: a cross-site form
-// cannot log a browser out. When the store fails it answers 503 and leaves
-// the cookies: nothing may be taken as revoked, and the client should try
-// again.
+// cannot log a browser out.
+//
+// When the store fails it answers 503 and leaves the cookies. A 503 may
+// have been applied in whole, in part or not at all (the store may have
+// recorded a revocation whose answer was lost); the families go first, so
+// a partial logout has already ended the session's tokens wherever the
+// store's revocations are seen. The client retries with the same tokens:
+// the retry revokes what is left and answers 204.
 func (s *Sessions) LogoutHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Cache-Control"] = noStore
@@ -30,7 +35,7 @@ func (s *Sessions) LogoutHandler() http.Handler {
 		// (a cross-site form carries no SameSite cookie, and must not
 		// clear them either), and not when it was refused before anything
 		// was looked at or the store failed: then the client keeps them
-		// to try again, since nothing was revoked.
+		// to try again, since not everything may have been revoked.
 		if s.mode != bodyOnly && s.mw.csrf.check(r) == nil &&
 			!errors.Is(err, errMethod) && !errors.Is(err, ErrCrossOrigin) && !errors.Is(err, ErrUnavailable) {
 			s.cookies.clear(w)
@@ -72,17 +77,20 @@ func (s *Sessions) logout(w http.ResponseWriter, r *http.Request) error {
 		}
 		return refreshErr
 	}
-	if accessTC != nil && accessTC.jti != "" {
-		// Revoked until it expires on its own.
-		if err := s.store.Revoke(ctx, accessTC.iss, accessTC.jti, accessTC.exp.Add(s.issuer.leeway)); err != nil {
-			return storeError(err)
-		}
-	}
+	// The families first: revoking one ends every token of the session,
+	// so a logout cut short after it has done what matters most. Each
+	// step may be repeated: a retry after a 503 does them all again.
 	for _, tc := range []*tokenClaims{accessTC, refreshTC} {
 		if tc != nil && tc.fid != "" {
 			if err := s.store.RevokeFamily(ctx, tc.iss, tc.fid, familyUntil); err != nil {
 				return storeError(err)
 			}
+		}
+	}
+	if accessTC != nil && accessTC.jti != "" {
+		// Revoked until it expires on its own.
+		if err := s.store.Revoke(ctx, accessTC.iss, accessTC.jti, accessTC.exp.Add(s.issuer.leeway)); err != nil {
+			return storeError(err)
 		}
 	}
 	return nil

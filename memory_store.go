@@ -38,7 +38,7 @@ type MemoryStore struct {
 	maxEntries int
 
 	mu      sync.Mutex
-	entries map[memoryKey]time.Time // entry → end time
+	entries map[memoryKey]memoryEntry
 	closed  bool
 
 	stop      chan struct{}
@@ -53,6 +53,12 @@ type memoryKey struct {
 	iss    string
 	id     string
 	family string // for 'u': the family, so that a jti is only unique within it
+}
+
+// memoryEntry is what the store holds for a key.
+type memoryEntry struct {
+	until    time.Time // end time: the entry is forgotten then
+	firstUse time.Time // for 'u': the At of the refresh token's first use
 }
 
 // A MemoryStoreOption configures a [MemoryStore].
@@ -118,7 +124,7 @@ func NewMemoryStore(opts ...MemoryStoreOption) (*MemoryStore, error) {
 	s := &MemoryStore{
 		clock:      c.clock,
 		maxEntries: c.maxEntries,
-		entries:    make(map[memoryKey]time.Time),
+		entries:    make(map[memoryKey]memoryEntry),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -177,9 +183,9 @@ func (s *MemoryStore) IsFamilyRevoked(_ context.Context, iss, family string) (bo
 	return s.live(memoryKey{kind: 'f', iss: iss, id: family})
 }
 
-// Rotate implements [Store]: one critical section checks the family, checks
-// and marks the token.
-func (s *MemoryStore) Rotate(_ context.Context, iss, family, jti string, tokenUntil, familyUntil time.Time) (Rotation, error) {
+// Rotate implements [Store]: one critical section checks the family, then
+// checks and marks the token, recording the time of its first use.
+func (s *MemoryStore) Rotate(_ context.Context, iss, family, jti string, use RefreshUse) (Rotation, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	fam := memoryKey{kind: 'f', iss: iss, id: family}
@@ -191,15 +197,25 @@ func (s *MemoryStore) Rotate(_ context.Context, iss, family, jti string, tokenUn
 		return RotationRevoked, nil
 	}
 	used := memoryKey{kind: 'u', iss: iss, id: jti, family: family}
-	if seen, _ := s.live(used); seen {
-		if err := s.extend(fam, familyUntil); err != nil {
+	now := s.clock()
+	if e, ok := s.entries[used]; ok && now.Before(e.until) {
+		if replayed(use.At, e.firstUse, use.ReuseInterval) {
+			return RotationReplayed, nil
+		}
+		if err := s.extend(fam, use.FamilyUntil); err != nil {
 			return 0, err
 		}
 		return RotationReused, nil
 	}
-	if err := s.extend(used, tokenUntil); err != nil {
-		return 0, err
+	if !now.Before(use.TokenUntil) {
+		return RotationOK, nil // already over: nothing to remember
 	}
+	if _, ok := s.entries[used]; !ok {
+		if err := s.room(now); err != nil {
+			return 0, err
+		}
+	}
+	s.entries[used] = memoryEntry{until: use.TokenUntil, firstUse: use.At}
 	return RotationOK, nil
 }
 
@@ -208,8 +224,8 @@ func (s *MemoryStore) live(k memoryKey) (bool, error) {
 	if s.closed {
 		return false, ErrStoreClosed
 	}
-	until, ok := s.entries[k]
-	return ok && s.clock().Before(until), nil
+	e, ok := s.entries[k]
+	return ok && s.clock().Before(e.until), nil
 }
 
 // extend sets k's end time to until unless it already ends later. s.mu is
@@ -224,18 +240,28 @@ func (s *MemoryStore) extend(k memoryKey, until time.Time) error {
 	}
 	old, ok := s.entries[k]
 	if ok {
-		if until.After(old) {
-			s.entries[k] = until
+		if until.After(old.until) {
+			old.until = until
+			s.entries[k] = old
 		}
 		return nil
 	}
+	if err := s.room(now); err != nil {
+		return err
+	}
+	s.entries[k] = memoryEntry{until: until}
+	return nil
+}
+
+// room makes room for one more entry, sweeping when the store is full, or
+// fails with ErrStoreFull. s.mu is held.
+func (s *MemoryStore) room(now time.Time) error {
 	if len(s.entries) >= s.maxEntries {
 		s.sweepLocked(now)
 		if len(s.entries) >= s.maxEntries {
 			return ErrStoreFull
 		}
 	}
-	s.entries[k] = until
 	return nil
 }
 
@@ -259,8 +285,8 @@ func (s *MemoryStore) sweeper(interval time.Duration) {
 
 // sweepLocked drops the entries over at now. s.mu is held.
 func (s *MemoryStore) sweepLocked(now time.Time) {
-	for k, until := range s.entries {
-		if !now.Before(until) {
+	for k, e := range s.entries {
+		if !now.Before(e.until) {
 			delete(s.entries, k)
 		}
 	}

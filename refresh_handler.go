@@ -12,26 +12,36 @@ import (
 // cookie mode from the refresh cookie, which must then pass the CSRF
 // defence; a token in two places is refused. It verifies it as a refresh
 // token (an access token never passes), asks the [RefreshFunc] if one is
-// set, and rotates: the store marks the token used, in one atomic step, and
-// the answer is a new pair of the same family, as from the login handler.
-// The old refresh token is then unusable.
+// set, and rotates: the store records the token's use, in one atomic step,
+// and the answer is a new pair of the same family, as from the login
+// handler.
 //
-// Presenting a refresh token that was already used is taken as theft
-// (RFC 9700 §4.14.2): the whole family is revoked, so neither the thief's
-// nor the user's tokens of that family work any more (access tokens
-// included, where the middleware has the store), and the user must log in
-// again. Of concurrent refreshes with one token exactly one succeeds, and
-// the others revoke the family: clients must not refresh with one token in
-// parallel.
+// A refresh token may be used again within the reuse interval after its
+// first use ([WithReuseInterval], 10 seconds by default): two browser tabs
+// that refresh at once, or a client that retries because the answer was
+// lost or was 503, each get a new pair of the family (a sibling of the
+// first one's), and nothing is revoked. Presenting it again after the
+// interval is taken as theft (RFC 9700 §4.14.2): the whole family is
+// revoked, so neither the thief's nor the user's tokens of that family
+// work any more (access tokens included, where the middleware has the
+// store), and the user must log in again. Of any number of concurrent
+// refreshes with one token within the interval all succeed; with interval
+// 0 exactly one does, and the others revoke the family.
 //
 // Errors follow RFC 6750, as the middleware's: 401 invalid_token (expired,
 // wrong type, revoked, reused, denied by the RefreshFunc, …) with a
 // WWW-Authenticate challenge; 401 with a bare challenge when there is no
 // token; 400 invalid_request for a malformed request; 405 (Allow: POST),
 // 413, 415 as the login handler; 403 for a failed CSRF check; 503 when the
-// store fails (the request is refused, never passed). In cookie mode a
-// refused refresh token's cookies are cleared. Every answer carries
-// Cache-Control: no-store.
+// store or the RefreshFunc fails (the request is refused, never passed). In
+// cookie mode a refused refresh token's cookies are cleared. Every answer
+// carries Cache-Control: no-store.
+//
+// A 503 may or may not have been applied: the store may have recorded the
+// use although its answer was lost (Redis stalled past the client's
+// timeout, say). Either way the client retries with the same refresh
+// token, within the reuse interval of its first attempt, and gets 200 with
+// a pair; the tokens it held stay valid.
 func (s *Sessions) RefreshHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fromCookie, err := s.refresh(w, r)
@@ -111,12 +121,17 @@ func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie b
 			return fromCookie, fmt.Errorf("%w: refresh check: %w", ErrUnavailable, err)
 		}
 	}
-	rot, err := s.store.Rotate(ctx, tc.iss, tc.fid, tc.jti, tc.exp.Add(s.issuer.leeway), familyUntil)
+	rot, err := s.store.Rotate(ctx, tc.iss, tc.fid, tc.jti, RefreshUse{
+		At: now, ReuseInterval: s.reuseInterval,
+		TokenUntil: tc.exp.Add(s.issuer.leeway), FamilyUntil: familyUntil,
+	})
 	if err != nil {
 		return fromCookie, storeError(err)
 	}
 	switch rot {
-	case RotationOK:
+	case RotationOK, RotationReplayed:
+		// A replay within the interval gets a sibling: the same family,
+		// fresh identifiers.
 	case RotationReused:
 		return fromCookie, refreshReused
 	default:

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"time"
 	"unicode/utf8"
 )
 
@@ -57,6 +58,7 @@ type Sessions struct {
 	refreshCookie Extractor
 	refreshCheck  RefreshFunc
 	maxBody       int64
+	reuseInterval time.Duration
 }
 
 // A SessionsOption configures [NewSessions].
@@ -69,6 +71,7 @@ type sessionsConfig struct {
 	refreshPath     string
 	refreshCheck    RefreshFunc
 	maxBody         int64
+	reuseInterval   time.Duration
 	accessOpts      []Option
 	errs            []error
 }
@@ -143,6 +146,42 @@ func WithMaxBodySize(n int64) SessionsOption {
 	}
 }
 
+// Limits of [WithReuseInterval].
+const (
+	// DefaultReuseInterval is how long after its first use a refresh token
+	// may be used again without counting as reuse.
+	DefaultReuseInterval = 10 * time.Second
+	// MaxReuseInterval is the longest reuse interval [NewSessions]
+	// accepts.
+	MaxReuseInterval = 60 * time.Second
+)
+
+// WithReuseInterval sets the reuse interval of refresh tokens: a refresh
+// token used again less than d after its first use (a second browser tab
+// refreshing at the same moment, a client retrying a refresh whose answer
+// it never got, or one answered 503) gets a new pair of the same family,
+// and nothing is revoked; a use after that is reuse, taken as theft (RFC
+// 9700 §4.14.2), and revokes the family. 0 is strict: every second use is
+// reuse. Default: [DefaultReuseInterval] (10s); between 0 and
+// [MaxReuseInterval] (60s).
+//
+// A use within the interval gets a sibling of the pair the first use got,
+// not that pair again: the store never holds token bytes, so it cannot
+// hand them out twice. Every pair handed out belongs to the family, is
+// ended by a logout of any token of the family and by a reuse detected on
+// any of its refresh tokens, and each refresh token rotates once, plus
+// replays within the interval of that one use. A thief who uses a stolen
+// refresh token within the interval of the user's own use is not detected
+// then; a shorter interval narrows that window.
+func WithReuseInterval(d time.Duration) SessionsOption {
+	return func(c *sessionsConfig) {
+		if d < 0 || d > MaxReuseInterval {
+			c.errs = append(c.errs, fmt.Errorf("WithReuseInterval: %v is outside [0s, %.0fs]", d, MaxReuseInterval.Seconds()))
+		}
+		c.reuseInterval = d
+	}
+}
+
 // WithAccessOptions adds options to the access token [Middleware] of
 // [Sessions.Middleware], after the ones NewSessions sets (the issuer's key,
 // iss, aud, clock and leeway, the store, and the header and cookie
@@ -158,7 +197,7 @@ func WithAccessOptions(opts ...Option) SessionsOption {
 // several instances serve the same users). It reports every configuration
 // problem at once.
 func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions, error) {
-	c := sessionsConfig{maxBody: DefaultMaxBodySize}
+	c := sessionsConfig{maxBody: DefaultMaxBodySize, reuseInterval: DefaultReuseInterval}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&c)
@@ -176,7 +215,7 @@ func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions
 	}
 	s := &Sessions{
 		issuer: issuer, store: store, mode: c.mode, cookies: newTokenCookies(&c),
-		refreshCheck: c.refreshCheck, maxBody: c.maxBody,
+		refreshCheck: c.refreshCheck, maxBody: c.maxBody, reuseInterval: c.reuseInterval,
 	}
 	s.refreshCookie = Cookie(s.cookies.refresh)
 	mwOpts := []Option{

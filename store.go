@@ -30,22 +30,29 @@ type Store interface {
 	// IsRevoked reports whether (iss, jti) is revoked now.
 	IsRevoked(ctx context.Context, iss, jti string) (bool, error)
 
-	// Rotate records, in one atomic step, the use of the refresh token
-	// (iss, jti) of family (iss, family). Exactly one of any number of
-	// concurrent calls for one jti, on any number of instances sharing the
-	// store, may return [RotationOK]:
+	// Rotate records, in one atomic step, a use of the refresh token
+	// (iss, jti) of family (iss, family) at use.At, and returns what the
+	// caller may do:
 	//
 	//   - family revoked: nothing changes; return [RotationRevoked].
-	//   - jti already used: revoke the family until familyUntil (keeping a
-	//     later end time if there is one); return [RotationReused].
-	//   - otherwise: mark jti used until tokenUntil; return [RotationOK].
+	//   - jti unused: mark it used until use.TokenUntil, recording use.At
+	//     as its first use; return [RotationOK].
+	//   - jti used, and use.At less than use.ReuseInterval away from its
+	//     first use (before or after it): nothing changes; return
+	//     [RotationReplayed].
+	//   - jti used otherwise: revoke the family until use.FamilyUntil
+	//     (keeping a later end time if there is one); return
+	//     [RotationReused].
 	//
-	// tokenUntil is the refresh token's exp plus leeway (after it the token
-	// fails verification on its own); familyUntil is the latest time a
-	// token of the family can still verify (now plus the refresh lifetime
-	// plus leeway). On Redis this is one Lua script over two keys that share
-	// a hash tag; the keys expire at those times.
-	Rotate(ctx context.Context, iss, family, jti string, tokenUntil, familyUntil time.Time) (Rotation, error)
+	// Exactly one of any number of concurrent calls for one jti, on any
+	// number of instances sharing the store, returns RotationOK; the others
+	// return RotationReplayed or RotationReused by the rule above. The
+	// decision uses use.At, the caller's clock, never the store's (nor
+	// Redis's), so that a test clock decides it too. With ReuseInterval 0
+	// every second use is reuse, and a store that never returns
+	// RotationReplayed is that strict. On Redis this is one Lua script over
+	// two keys that share a hash tag; the keys expire at the Until times.
+	Rotate(ctx context.Context, iss, family, jti string, use RefreshUse) (Rotation, error)
 
 	// RevokeFamily marks the refresh token family (iss, family) revoked
 	// until until: its refresh tokens can no longer be rotated and access
@@ -55,6 +62,41 @@ type Store interface {
 
 	// IsFamilyRevoked reports whether (iss, family) is revoked now.
 	IsFamilyRevoked(ctx context.Context, iss, family string) (bool, error)
+}
+
+// RefreshUse describes one use of a refresh token to [Store.Rotate]: when
+// it happened, how long after the first use a replay is still honest, and
+// how long the store must remember what it records. It is a struct so that
+// what a store is told about a refresh can grow without changing the
+// method's signature.
+type RefreshUse struct {
+	// At is the time of this use, from the issuer's clock. The first use's
+	// At is recorded with the token and decides whether a later use is a
+	// replay within the interval.
+	At time.Time
+
+	// ReuseInterval is how long after (or before) the first use a use of
+	// the same refresh token is answered [RotationReplayed] rather than
+	// [RotationReused]; 0 makes every second use reuse. See
+	// [WithReuseInterval].
+	ReuseInterval time.Duration
+
+	// TokenUntil is the refresh token's exp plus leeway: after it the token
+	// fails verification on its own, and the store may forget its use.
+	TokenUntil time.Time
+
+	// FamilyUntil is the latest time a token of the family can still
+	// verify (At plus the refresh lifetime plus leeway): the end of a
+	// revocation for reuse.
+	FamilyUntil time.Time
+}
+
+// replayed reports whether at is less than interval away from first, on
+// either side: instances' clocks differ a little, and a replay on an
+// instance whose clock is behind is still a replay.
+func replayed(at, first time.Time, interval time.Duration) bool {
+	d := at.Sub(first)
+	return d < interval && -d < interval
 }
 
 // Rotation is the outcome of [Store.Rotate].
@@ -70,6 +112,12 @@ const (
 	RotationReused
 	// RotationRevoked means the family was revoked already.
 	RotationRevoked
+	// RotationReplayed means the refresh token had been used, and this use
+	// is within the reuse interval of the first one: a second browser tab,
+	// or a client retrying a refresh whose answer it never got. Nothing
+	// changed; the caller may issue another pair of the family, a sibling
+	// of the one the first use got.
+	RotationReplayed
 )
 
 // String returns the outcome's name.
@@ -81,6 +129,8 @@ func (r Rotation) String() string {
 		return "reused"
 	case RotationRevoked:
 		return "revoked"
+	case RotationReplayed:
+		return "replayed"
 	}
 	return fmt.Sprintf("Rotation(%d)", int(r))
 }

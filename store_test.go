@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -74,29 +73,42 @@ func TestMemoryStoreRotate(t *testing.T) {
 	clock := newTestClock()
 	s := newMemoryStore(t, clock)
 	now := clock.Now()
-	tokenUntil, familyUntil := now.Add(time.Hour), now.Add(24*time.Hour)
+	const interval = 10 * time.Second
 
 	steps := []struct {
 		name     string
 		family   string
 		jti      string
+		at       time.Duration // use.At, from now
+		interval time.Duration // use.ReuseInterval
 		want     jwtguard.Rotation
-		revoked  bool // family revoked afterwards
-		advance  time.Duration
-		rotateAt time.Time
+		revoked  bool          // family revoked afterwards
+		advance  time.Duration // the store's clock, before the step
 	}{
 		{name: "first use", family: "f1", jti: "r1", want: jwtguard.RotationOK},
-		{name: "next token of the family", family: "f1", jti: "r2", want: jwtguard.RotationOK},
+		{name: "next token of the family", family: "f1", jti: "r2", at: time.Second, want: jwtguard.RotationOK},
 		{name: "another family is apart", family: "f2", jti: "r1", want: jwtguard.RotationOK},
-		{name: "reuse revokes the family", family: "f1", jti: "r1", want: jwtguard.RotationReused, revoked: true},
-		{name: "then even a fresh token is refused", family: "f1", jti: "r3", want: jwtguard.RotationRevoked, revoked: true},
-		{name: "other family untouched", family: "f2", jti: "r4", want: jwtguard.RotationOK},
-		{name: "after the family end it is forgotten", family: "f1", jti: "r5", want: jwtguard.RotationOK, advance: 25 * time.Hour},
+		{name: "strict: a second use at once is reuse", family: "f2", jti: "r1", want: jwtguard.RotationReused, revoked: true},
+		{name: "replay at the first use's time", family: "f1", jti: "r1", interval: interval, want: jwtguard.RotationReplayed},
+		{name: "replay just inside the interval", family: "f1", jti: "r1", at: interval - time.Millisecond, interval: interval, want: jwtguard.RotationReplayed},
+		{name: "replay from a clock a little behind", family: "f1", jti: "r1", at: -interval + time.Millisecond, interval: interval, want: jwtguard.RotationReplayed},
+		{name: "the interval counts from the first use, not the last replay", family: "f1", jti: "r1", at: interval, interval: interval, want: jwtguard.RotationReused, revoked: true},
+		{name: "then even a fresh token is refused", family: "f1", jti: "r3", at: interval, interval: interval, want: jwtguard.RotationRevoked, revoked: true},
+		{name: "and a replay within the interval too", family: "f1", jti: "r2", at: time.Second, interval: interval, want: jwtguard.RotationRevoked, revoked: true},
+		{name: "first use an hour on", family: "f3", jti: "r1", at: time.Hour, want: jwtguard.RotationOK},
+		{name: "a use an interval before the first use is reuse", family: "f3", jti: "r1", at: time.Hour - interval, interval: interval, want: jwtguard.RotationReused, revoked: true},
+		{name: "other family untouched", family: "f4", jti: "r4", want: jwtguard.RotationOK},
+		{name: "after the family end it is forgotten", family: "f1", jti: "r5", at: 25 * time.Hour, want: jwtguard.RotationOK, advance: 25 * time.Hour},
+		{name: "a used token is forgotten after its end: used anew", family: "f4", jti: "r4", at: 25 * time.Hour, want: jwtguard.RotationOK},
+		{name: "with its new first use", family: "f4", jti: "r4", at: 25*time.Hour + time.Second, interval: interval, want: jwtguard.RotationReplayed},
 	}
 	for _, st := range steps {
 		t.Run(st.name, func(t *testing.T) {
 			clock.Advance(st.advance)
-			got, err := s.Rotate(ctx, "iss", st.family, st.jti, tokenUntil.Add(st.advance), familyUntil.Add(st.advance))
+			at := now.Add(st.at)
+			got, err := s.Rotate(ctx, "iss", st.family, st.jti, jwtguard.RefreshUse{
+				At: at, ReuseInterval: st.interval, TokenUntil: at.Add(time.Hour), FamilyUntil: at.Add(24 * time.Hour),
+			})
 			require.NoError(t, err)
 			assert.Equal(t, st.want, got, got.String())
 			revoked, err := s.IsFamilyRevoked(ctx, "iss", st.family)
@@ -106,29 +118,49 @@ func TestMemoryStoreRotate(t *testing.T) {
 	}
 }
 
+// TestMemoryStoreRotateIsAtomic uses one refresh token 200 times at once:
+// exactly one call marks it used; the others are replays within the
+// interval, or reuse without one.
 func TestMemoryStoreRotateIsAtomic(t *testing.T) {
-	clock := newTestClock()
-	s := newMemoryStore(t, clock)
-	until := clock.Now().Add(time.Hour)
-	var ok, reused atomic.Int32
-	var wg sync.WaitGroup
-	for range 200 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rot, err := s.Rotate(context.Background(), "iss", "fam", "jti", until, until)
-			assert.NoError(t, err)
-			switch rot {
-			case jwtguard.RotationOK:
-				ok.Add(1)
-			case jwtguard.RotationReused, jwtguard.RotationRevoked:
-				reused.Add(1)
+	for _, tt := range []struct {
+		name     string
+		interval time.Duration
+		others   jwtguard.Rotation
+		revoked  bool
+	}{
+		{"within the reuse interval", jwtguard.DefaultReuseInterval, jwtguard.RotationReplayed, false},
+		{"strict", 0, jwtguard.RotationReused, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newTestClock()
+			s := newMemoryStore(t, clock)
+			now := clock.Now()
+			use := jwtguard.RefreshUse{At: now, ReuseInterval: tt.interval, TokenUntil: now.Add(time.Hour), FamilyUntil: now.Add(time.Hour)}
+			var mu sync.Mutex
+			got := map[jwtguard.Rotation]int{}
+			var wg sync.WaitGroup
+			for range 200 {
+				wg.Go(func() {
+					rot, err := s.Rotate(context.Background(), "iss", "fam", "jti", use)
+					assert.NoError(t, err)
+					mu.Lock()
+					got[rot]++
+					mu.Unlock()
+				})
 			}
-		}()
+			wg.Wait()
+			assert.Equal(t, 1, got[jwtguard.RotationOK], "%v", got)
+			// Under strict rotation, a call after the first reuse may find
+			// the family revoked already.
+			assert.Equal(t, 199, got[tt.others]+got[jwtguard.RotationRevoked], "%v", got)
+			if !tt.revoked {
+				assert.Zero(t, got[jwtguard.RotationRevoked], "%v", got)
+			}
+			revoked, err := s.IsFamilyRevoked(context.Background(), "iss", "fam")
+			require.NoError(t, err)
+			assert.Equal(t, tt.revoked, revoked)
+		})
 	}
-	wg.Wait()
-	assert.EqualValues(t, 1, ok.Load())
-	assert.EqualValues(t, 199, reused.Load())
 }
 
 // TestMemoryStoreEmptiesAsTokensExpire mints, revokes and rotates many
@@ -166,7 +198,7 @@ func TestMemoryStoreMaxEntries(t *testing.T) {
 	require.NoError(t, s.Revoke(ctx, "i", "a", now.Add(time.Minute)))
 	require.NoError(t, s.Revoke(ctx, "i", "b", now.Add(time.Hour)))
 	require.ErrorIs(t, s.Revoke(ctx, "i", "c", now.Add(time.Hour)), jwtguard.ErrStoreFull)
-	_, err := s.Rotate(ctx, "i", "f", "r", now.Add(time.Hour), now.Add(time.Hour))
+	_, err := s.Rotate(ctx, "i", "f", "r", jwtguard.RefreshUse{At: now, TokenUntil: now.Add(time.Hour), FamilyUntil: now.Add(time.Hour)})
 	require.ErrorIs(t, err, jwtguard.ErrStoreFull)
 	require.NoError(t, s.Revoke(ctx, "i", "a", now.Add(2*time.Minute)), "extending an entry needs no room")
 

@@ -459,13 +459,14 @@ func claimIDs(t testing.TB, token string) (jti, fid string) {
 // pairsOnEveryMaster issues pairs until, for every master of l, one has the
 // key that key(pair) names in a slot that master serves, and returns that
 // pair per master address.
-func pairsOnEveryMaster(t testing.TB, c *redis.ClusterClient, l clusterLayout, key func(*jwtguard.TokenPair) string) map[string]*jwtguard.TokenPair {
+func pairsOnEveryMaster(t testing.TB, c *redis.ClusterClient, l clusterLayout, issuer *jwtguard.Issuer, key func(*jwtguard.TokenPair) string) map[string]*jwtguard.TokenPair {
 	t.Helper()
 	masters := l.masters()
 	out := make(map[string]*jwtguard.TokenPair, len(masters))
 	for i := 0; len(out) < len(masters); i++ {
 		require.Less(t, i, 10000, "no pair on every master")
-		pair := issue(t, "user-"+strconv.Itoa(i))
+		pair, err := issuer.Issue(context.Background(), "user-"+strconv.Itoa(i), nil)
+		require.NoError(t, err)
 		slot, err := c.ClusterKeySlot(context.Background(), key(pair)).Result()
 		require.NoError(t, err)
 		if m := l.master(slot); m != "" && out[m] == nil {
@@ -475,18 +476,22 @@ func pairsOnEveryMaster(t testing.TB, c *redis.ClusterClient, l clusterLayout, k
 	return out
 }
 
-// instancesOnCluster starts three instances on the shared cluster under
-// prefix, each with a ClusterClient of its own, and picks a token pair for
-// every master such that the key that key names lands there. It returns
-// the instances, the masters and the pairs by master.
-func instancesOnCluster(t testing.TB, prefix string, key func(*jwtguard.TokenPair) string) ([]*instance, []string, map[string]*jwtguard.TokenPair) {
+// instancesOnCluster starts three instances of f (its issuer: a new one
+// when nil) on the shared cluster under prefix, each with a ClusterClient
+// of its own, and picks a token pair of f's issuer for every master such
+// that the key that key names lands there. It returns the instances, the
+// masters and the pairs by master.
+func instancesOnCluster(t testing.TB, prefix string, f fleet, key func(*jwtguard.TokenPair) string, opts ...redisstore.Option) ([]*instance, []string, map[string]*jwtguard.TokenPair) {
 	t.Helper()
 	addrs := needCluster(t)
+	if f.issuer == nil {
+		f.issuer = newIssuer(t)
+	}
 	dial := func() redis.UniversalClient { return redis.NewClusterClient(clusterOptions(addrs)) }
-	ins := newInstancesOn(t, dial, prefix, 3)
+	ins := newInstancesWith(t, dial, prefix, 3, f, opts...)
 	c := newClusterClient(t, addrs)
 	l, masters := layoutOf(t, c)
-	return ins, masters, pairsOnEveryMaster(t, c, l, key)
+	return ins, masters, pairsOnEveryMaster(t, c, l, f.issuer, key)
 }
 
 // requireKeyOn requires that key exists on the master at addr itself (so
@@ -566,7 +571,7 @@ func revocationsOnEveryMaster(t testing.TB, c *redis.ClusterClient, prefix strin
 				name: "reused family on " + m, master: m, key: familyKey(prefix, iss, rfid),
 				revoke: func(ctx context.Context, s *redisstore.Store) error {
 					for _, want := range []jwtguard.Rotation{jwtguard.RotationOK, jwtguard.RotationReused} {
-						got, err := s.Rotate(ctx, iss, rfid, "r1", until, until)
+						got, err := s.Rotate(ctx, iss, rfid, "r1", strictUse(until, until))
 						if err != nil {
 							return err
 						}
@@ -633,7 +638,7 @@ func TestClusterRevocationReachesEveryInstance(t *testing.T) {
 func TestClusterLogoutOnOneInstanceIsRefusedOnTheOthers(t *testing.T) {
 	prefix := testPrefix()
 	// One user per master, whose access token's revocation key lands there.
-	ins, masters, pairs := instancesOnCluster(t, prefix, func(p *jwtguard.TokenPair) string {
+	ins, masters, pairs := instancesOnCluster(t, prefix, fleet{}, func(p *jwtguard.TokenPair) string {
 		jti, _ := claimIDs(t, p.AccessToken)
 		return tokenKey(prefix, testIssuer, jti)
 	})
@@ -693,10 +698,14 @@ func TestClusterFillSeesRevocationsOnEveryMaster(t *testing.T) {
 	assert.Equal(t, len(rs), b.MirrorLen(), "exactly the revocations, no used refresh token")
 }
 
+// TestClusterConcurrentRefreshesOverThreeInstances: under strict rotation
+// (reuse interval 0), of concurrent refreshes with one token over three
+// instances exactly one wins, and the others revoke the family.
 func TestClusterConcurrentRefreshesOverThreeInstances(t *testing.T) {
 	prefix := testPrefix()
 	// One family per master, whose keys land there.
-	ins, masters, pairs := instancesOnCluster(t, prefix, func(p *jwtguard.TokenPair) string {
+	strict := fleet{issuer: newIssuer(t), sessions: []jwtguard.SessionsOption{jwtguard.WithReuseInterval(0)}}
+	ins, masters, pairs := instancesOnCluster(t, prefix, strict, func(p *jwtguard.TokenPair) string {
 		_, fid := claimIDs(t, p.RefreshToken)
 		return familyKey(prefix, testIssuer, fid)
 	})

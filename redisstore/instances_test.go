@@ -43,14 +43,19 @@ type instance struct {
 // client of its own), sharing prefix.
 func newInstances(t testing.TB, copts redis.Options, prefix string, n int, opts ...redisstore.Option) []*instance {
 	t.Helper()
+	return newInstancesOn(t, singleNode(copts), prefix, n, opts...)
+}
+
+// singleNode returns a dial function for newInstancesOn: a client of the
+// Redis of copts each time.
+func singleNode(copts redis.Options) func() redis.UniversalClient {
 	if copts.PoolSize == 0 {
 		copts.PoolSize = 100 // a connection per concurrent refresh, no pool wait
 	}
-	dial := func() redis.UniversalClient {
+	return func() redis.UniversalClient {
 		o := copts
 		return redis.NewClient(&o)
 	}
-	return newInstancesOn(t, dial, prefix, n, opts...)
 }
 
 // newInstancesOn starts n instances sharing prefix, each on a client of
@@ -58,13 +63,26 @@ func newInstances(t testing.TB, copts redis.Options, prefix string, n int, opts 
 // closed with t.
 func newInstancesOn(t testing.TB, dial func() redis.UniversalClient, prefix string, n int, opts ...redisstore.Option) []*instance {
 	t.Helper()
-	issuer := newIssuer(t)
+	return newInstancesWith(t, dial, prefix, n, fleet{issuer: newIssuer(t)}, opts...)
+}
+
+// fleet is what the instances of one service share besides Redis: the
+// issuer (with its clock), and the options of their Sessions.
+type fleet struct {
+	issuer   *jwtguard.Issuer
+	sessions []jwtguard.SessionsOption
+}
+
+// newInstancesWith is newInstancesOn with the issuer and Sessions options
+// of f.
+func newInstancesWith(t testing.TB, dial func() redis.UniversalClient, prefix string, n int, f fleet, opts ...redisstore.Option) []*instance {
+	t.Helper()
 	var out []*instance
 	for i := range n {
 		rc := dial()
 		t.Cleanup(func() { _ = rc.Close() })
 		store := newStore(t, rc, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
-		sessions, err := jwtguard.NewSessions(issuer, store)
+		sessions, err := jwtguard.NewSessions(f.issuer, store, f.sessions...)
 		require.NoError(t, err)
 		mux := http.NewServeMux()
 		mux.Handle("/auth/refresh", sessions.RefreshHandler())

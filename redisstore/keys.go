@@ -11,7 +11,7 @@ import (
 //
 //	P jti:<iss>:<jti>            revoked access token (value: end, unix ms)
 //	P fam:{<iss>:<fid>}          revoked family       (value: end, unix ms)
-//	P used:{<iss>:<fid>}:<jti>   used refresh token   (value: end, unix ms)
+//	P used:{<iss>:<fid>}:<jti>   used refresh token   (value: "first:" first use, unix ms)
 //	P events                     pub/sub channel: "<end ms> <key>" per revocation
 //
 // The two keys of a family share the Cluster hash tag {<iss>:<fid>}, so the

@@ -50,9 +50,13 @@ func TestLogoutOnOneInstanceIsRefusedOnTheOthers(t *testing.T) {
 	assert.Equal(t, http.StatusUnauthorized, status)
 }
 
+// TestConcurrentRefreshesOverThreeInstances: under strict rotation (reuse
+// interval 0), of concurrent refreshes with one token over three instances
+// exactly one wins, and the others revoke the family.
 func TestConcurrentRefreshesOverThreeInstances(t *testing.T) {
 	needRedis(t)
-	ins := newInstances(t, redis.Options{Addr: redisAddr}, testPrefix(), 3)
+	strict := fleet{issuer: newIssuer(t), sessions: []jwtguard.SessionsOption{jwtguard.WithReuseInterval(0)}}
+	ins := newInstancesWith(t, singleNode(redis.Options{Addr: redisAddr}), testPrefix(), 3, strict)
 	pair := issue(t, "alice")
 	won := refreshRace(t, ins, pair.RefreshToken, 200)
 	requireReuseRevokedEverywhere(t, ins, pair, won, enforceWithin)

@@ -296,21 +296,25 @@ func (s *Store) isRevoked(e entry) (bool, error) {
 
 // Rotate implements [jwtguard.Store] with one Lua script over the family's
 // key and the token's used key, which share a hash tag: atomic on a single
-// node and in a Cluster, whichever instance calls it.
-func (s *Store) Rotate(ctx context.Context, iss, family, jti string, tokenUntil, familyUntil time.Time) (jwtguard.Rotation, error) {
+// node, in a Cluster and on a Ring, whichever instance calls it. The used
+// key records use.At, the first use's time on the caller's clock (never
+// Redis's), and whether a later use is a replay within use.ReuseInterval
+// is decided in the script against it.
+func (s *Store) Rotate(ctx context.Context, iss, family, jti string, use jwtguard.RefreshUse) (jwtguard.Rotation, error) {
 	if s.closed.Load() {
 		return 0, ErrClosed
 	}
-	tokenEnd, tokenTTL, _ := s.end(tokenUntil)
-	famEnd, famTTL, _ := s.end(familyUntil)
+	_, tokenTTL, _ := s.end(use.TokenUntil)
+	famEnd, famTTL, _ := s.end(use.FamilyUntil)
 	famKey := s.keys.family(iss, family)
 	n, err := rotateScript.Run(ctx, s.client, []string{famKey, s.keys.used(iss, family, jti)},
-		tokenEnd, tokenTTL, famEnd, famTTL, s.keys.channel()).Int()
+		use.At.UnixMilli(), max(use.ReuseInterval.Milliseconds(), 0),
+		tokenTTL, famEnd, famTTL, s.keys.channel()).Int()
 	if err != nil {
 		return 0, fmt.Errorf("redisstore: rotate: %w", err)
 	}
 	switch r := jwtguard.Rotation(n); r {
-	case jwtguard.RotationOK, jwtguard.RotationRevoked:
+	case jwtguard.RotationOK, jwtguard.RotationRevoked, jwtguard.RotationReplayed:
 		return r, nil
 	case jwtguard.RotationReused:
 		s.mirror.put(entry{kind: kindFamily, iss: iss, id: family}, famEnd)

@@ -26,6 +26,12 @@ func newStore(t testing.TB, c redis.UniversalClient, opts ...redisstore.Option) 
 	return s
 }
 
+// strictUse is a use of a refresh token now, without a reuse interval:
+// every second use is reuse.
+func strictUse(tokenUntil, familyUntil time.Time) jwtguard.RefreshUse {
+	return jwtguard.RefreshUse{At: time.Now(), TokenUntil: tokenUntil, FamilyUntil: familyUntil}
+}
+
 // eventually polls cond every millisecond until it holds or d passes, and
 // returns how long it took.
 func eventually(t testing.TB, d time.Duration, cond func() bool, msg string) time.Duration {
@@ -114,27 +120,27 @@ func TestStoreContract(t *testing.T) {
 	assert.False(t, revoked)
 
 	// Rotation: ok once, then reused (the family is revoked), then revoked.
-	rot, err := s.Rotate(ctx, iss, "f1", "r1", now.Add(time.Hour), now.Add(2*time.Hour))
+	rot, err := s.Rotate(ctx, iss, "f1", "r1", strictUse(now.Add(time.Hour), now.Add(2*time.Hour)))
 	require.NoError(t, err)
 	assert.Equal(t, jwtguard.RotationOK, rot)
-	rot, err = s.Rotate(ctx, iss, "f1", "r2", now.Add(time.Hour), now.Add(2*time.Hour))
+	rot, err = s.Rotate(ctx, iss, "f1", "r2", strictUse(now.Add(time.Hour), now.Add(2*time.Hour)))
 	require.NoError(t, err)
 	assert.Equal(t, jwtguard.RotationOK, rot, "the next token of the family")
-	rot, err = s.Rotate(ctx, iss, "f1", "r1", now.Add(time.Hour), now.Add(2*time.Hour))
+	rot, err = s.Rotate(ctx, iss, "f1", "r1", strictUse(now.Add(time.Hour), now.Add(2*time.Hour)))
 	require.NoError(t, err)
 	assert.Equal(t, jwtguard.RotationReused, rot)
 	fam, err = s.IsFamilyRevoked(ctx, iss, "f1")
 	require.NoError(t, err)
 	assert.True(t, fam, "reuse revokes the family")
-	rot, err = s.Rotate(ctx, iss, "f1", "r3", now.Add(time.Hour), now.Add(2*time.Hour))
+	rot, err = s.Rotate(ctx, iss, "f1", "r3", strictUse(now.Add(time.Hour), now.Add(2*time.Hour)))
 	require.NoError(t, err)
 	assert.Equal(t, jwtguard.RotationRevoked, rot)
 
 	// The same jti in another family, or another issuer, is another token.
-	rot, err = s.Rotate(ctx, iss, "f2", "r1", now.Add(time.Hour), now.Add(2*time.Hour))
+	rot, err = s.Rotate(ctx, iss, "f2", "r1", strictUse(now.Add(time.Hour), now.Add(2*time.Hour)))
 	require.NoError(t, err)
 	assert.Equal(t, jwtguard.RotationOK, rot)
-	rot, err = s.Rotate(ctx, "https://other", "f1", "r1", now.Add(time.Hour), now.Add(2*time.Hour))
+	rot, err = s.Rotate(ctx, "https://other", "f1", "r1", strictUse(now.Add(time.Hour), now.Add(2*time.Hour)))
 	require.NoError(t, err)
 	assert.Equal(t, jwtguard.RotationOK, rot)
 
@@ -143,7 +149,7 @@ func TestStoreContract(t *testing.T) {
 	fam, err = s.IsFamilyRevoked(ctx, iss, "f3")
 	require.NoError(t, err)
 	assert.True(t, fam)
-	rot, err = s.Rotate(ctx, iss, "f3", "r9", now.Add(time.Hour), now.Add(2*time.Hour))
+	rot, err = s.Rotate(ctx, iss, "f3", "r9", strictUse(now.Add(time.Hour), now.Add(2*time.Hour)))
 	require.NoError(t, err)
 	assert.Equal(t, jwtguard.RotationRevoked, rot)
 }
@@ -180,10 +186,10 @@ func TestEveryKeyHasATTL(t *testing.T) {
 	require.NoError(t, s.Revoke(ctx, "https://a:b{c}", "j:1", now.Add(time.Minute)))
 	require.NoError(t, s.RevokeFamily(ctx, "https://a", "f{1}", now.Add(time.Hour)))
 	for _, jti := range []string{"r1", "r2", "r1"} { // ok, ok, reused
-		_, err := s.Rotate(ctx, "https://a", "f2", jti, now.Add(time.Minute), now.Add(time.Hour))
+		_, err := s.Rotate(ctx, "https://a", "f2", jti, strictUse(now.Add(time.Minute), now.Add(time.Hour)))
 		require.NoError(t, err)
 	}
-	_, err := s.Rotate(ctx, "https://a", "f3", "r1", now.Add(time.Minute), now.Add(time.Hour))
+	_, err := s.Rotate(ctx, "https://a", "f3", "r1", strictUse(now.Add(time.Minute), now.Add(time.Hour)))
 	require.NoError(t, err)
 
 	keys := scanKeys(t, c, prefix)
@@ -216,9 +222,9 @@ func TestFamilyKeysShareAHashSlot(t *testing.T) {
 	s := newStore(t, c, redisstore.WithPrefix(prefix))
 	now := time.Now()
 	for _, iss := range []string{"https://auth.test", "a}b", "{x}", "%3A:"} {
-		_, err := s.Rotate(ctx, iss, "fam:{1}", "jti}{", now.Add(time.Minute), now.Add(time.Hour))
+		_, err := s.Rotate(ctx, iss, "fam:{1}", "jti}{", strictUse(now.Add(time.Minute), now.Add(time.Hour)))
 		require.NoError(t, err)
-		_, err = s.Rotate(ctx, iss, "fam:{1}", "jti}{", now.Add(time.Minute), now.Add(time.Hour))
+		_, err = s.Rotate(ctx, iss, "fam:{1}", "jti}{", strictUse(now.Add(time.Minute), now.Add(time.Hour)))
 		require.NoError(t, err)
 	}
 	keys := scanKeys(t, c, prefix)
@@ -264,9 +270,9 @@ func TestFillSeesEarlierRevocations(t *testing.T) {
 	iss := "https://a:b{c}%"
 	require.NoError(t, a.Revoke(ctx, iss, "j:1", now.Add(time.Hour)))
 	require.NoError(t, a.RevokeFamily(ctx, iss, "f}1", now.Add(time.Hour)))
-	_, err := a.Rotate(ctx, iss, "f2", "r", now.Add(time.Hour), now.Add(time.Hour))
+	_, err := a.Rotate(ctx, iss, "f2", "r", strictUse(now.Add(time.Hour), now.Add(time.Hour)))
 	require.NoError(t, err)
-	_, err = a.Rotate(ctx, iss, "f2", "r", now.Add(time.Hour), now.Add(time.Hour))
+	_, err = a.Rotate(ctx, iss, "f2", "r", strictUse(now.Add(time.Hour), now.Add(time.Hour)))
 	require.NoError(t, err)
 
 	b := newStore(t, c, redisstore.WithPrefix(prefix))
@@ -314,7 +320,7 @@ func TestClosedStoreFails(t *testing.T) {
 	assert.ErrorIs(t, err, redisstore.ErrClosed)
 	assert.ErrorIs(t, s.Revoke(ctx, "iss", "j", time.Now().Add(time.Hour)), redisstore.ErrClosed)
 	assert.ErrorIs(t, s.RevokeFamily(ctx, "iss", "f", time.Now().Add(time.Hour)), redisstore.ErrClosed)
-	_, err = s.Rotate(ctx, "iss", "f", "j", time.Now().Add(time.Hour), time.Now().Add(time.Hour))
+	_, err = s.Rotate(ctx, "iss", "f", "j", strictUse(time.Now().Add(time.Hour), time.Now().Add(time.Hour)))
 	assert.ErrorIs(t, err, redisstore.ErrClosed)
 	assert.ErrorIs(t, s.Ready(), redisstore.ErrClosed)
 }
