@@ -151,3 +151,54 @@ func ExampleSessions_RefreshHandler() {
 	// new refresh token after reuse: 401
 	// sibling refresh token after reuse: 401
 }
+
+// WithReuseInterval sets how long after its first use a refresh token may
+// be used again (a second browser tab, a retried request) and get a new
+// pair of its family. 0 is strict rotation: the second use revokes the
+// family at once. More than a minute is refused.
+func ExampleWithReuseInterval() {
+	// A clock that stands still, so that "at once" is exact; a service
+	// leaves the issuer and the store on time.Now.
+	start := time.Now()
+	clock := func() time.Time { return start }
+	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
+		Key:    jwtguard.Key{Algorithm: "HS256", Key: exampleSecret},
+		Issuer: "https://auth.example.com",
+		Clock:  clock,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := jwtguard.NewMemoryStore(jwtguard.MemoryStoreClock(clock))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+
+	for _, interval := range []time.Duration{jwtguard.DefaultReuseInterval, 0} {
+		sessions, err := jwtguard.NewSessions(issuer, store, jwtguard.WithReuseInterval(interval))
+		if err != nil {
+			log.Fatal(err)
+		}
+		refresh := func(token string) int {
+			r := httptest.NewRequest("POST", "/auth/refresh", strings.NewReader(`{"refresh_token":"`+token+`"}`))
+			r.Header.Set("Content-Type", "application/json")
+			w := httptest.NewRecorder()
+			sessions.RefreshHandler().ServeHTTP(w, r)
+			return w.Code
+		}
+		pair, err := issuer.Issue(context.Background(), "user-42", nil)
+		if err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("interval %v: first use %d, second use at once %d\n",
+			interval, refresh(pair.RefreshToken), refresh(pair.RefreshToken))
+	}
+
+	_, err = jwtguard.NewSessions(issuer, store, jwtguard.WithReuseInterval(2*time.Minute))
+	fmt.Println("2m refused:", err != nil)
+	// Output:
+	// interval 10s: first use 200, second use at once 200
+	// interval 0s: first use 200, second use at once 401
+	// 2m refused: true
+}
