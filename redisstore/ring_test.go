@@ -20,22 +20,7 @@ import (
 // shard, see revocations on both within the staleness bound, and a store
 // started afterwards must find them all in its fill.
 func TestRingFollowsEveryShard(t *testing.T) {
-	needRedis(t)
-	if externalRedis {
-		t.Skip("REDIS_ADDR is set: this test starts redis-servers of its own, and may not find redis-server")
-	}
-	addrs := map[string]string{}
-	for _, name := range []string{"shard-a", "shard-b"} {
-		srv, err := startRedis(t.TempDir(), 0, false)
-		require.NoError(t, err)
-		t.Cleanup(srv.stop)
-		addrs[name] = srv.addr
-	}
-	newRing := func() *redis.Ring {
-		c := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"shard-a": addrs["shard-a"], "shard-b": addrs["shard-b"]}})
-		t.Cleanup(func() { _ = c.Close() })
-		return c
-	}
+	newRing, addrs := startRing(t)
 	prefix := testPrefix()
 	ctx := context.Background()
 	a := newStore(t, newRing(), redisstore.WithPrefix(prefix))
@@ -68,4 +53,28 @@ func TestRingFollowsEveryShard(t *testing.T) {
 		require.True(t, revoked, "a store started afterwards fills ring-%d", i)
 	}
 	require.Equal(t, n, c.MirrorLen())
+}
+
+// startRing starts two redis-servers of its own, stopped with t, and
+// returns a function that makes a Ring client of them (closed with t), and
+// their addresses by shard name. It skips t when it cannot start them.
+func startRing(t *testing.T) (newRing func() *redis.Ring, addrs map[string]string) {
+	t.Helper()
+	needRedis(t)
+	if externalRedis {
+		t.Skip("REDIS_ADDR is set: this test starts redis-servers of its own, and may not find redis-server")
+	}
+	addrs = map[string]string{}
+	for _, name := range []string{"shard-a", "shard-b"} {
+		srv, err := startRedis(t.TempDir(), 0, false)
+		require.NoError(t, err)
+		t.Cleanup(srv.stop)
+		addrs[name] = srv.addr
+	}
+	newRing = func() *redis.Ring {
+		c := redis.NewRing(&redis.RingOptions{Addrs: map[string]string{"shard-a": addrs["shard-a"], "shard-b": addrs["shard-b"]}})
+		t.Cleanup(func() { _ = c.Close() })
+		return c
+	}
+	return newRing, addrs
 }
