@@ -17,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jwtguard/jwtguard"
 )
 
 // The operations the clients mix, and whether each must succeed (valid) or
@@ -43,6 +45,9 @@ type driver struct {
 	base   string
 	secret []byte
 	client *http.Client
+	// reuseInterval is the server's reuse interval of refresh tokens: a
+	// rotated token is replayed once it is over, when the replay is reuse.
+	reuseInterval time.Duration
 
 	mu      sync.Mutex
 	users   []user
@@ -73,6 +78,7 @@ func newDriver(base, secret string) *driver {
 			Timeout:   10 * time.Second,
 			Transport: &http.Transport{MaxIdleConnsPerHost: 64},
 		},
+		reuseInterval: jwtguard.DefaultReuseInterval,
 	}
 }
 
@@ -126,28 +132,53 @@ func (d *driver) drive(ctx context.Context, clients int, duration time.Duration,
 		time.Sleep(time.Until(warm))
 		rep.rssBefore = rss.read()
 	}()
+	// The throughput is measured over the clients' main loops, not the
+	// replays of rotated tokens that wait for the reuse interval after.
+	var running sync.WaitGroup
+	running.Add(clients)
 	for i := 0; i < clients; i++ {
 		go func(i int) {
-			results <- d.client1(ctx, d.users[i], end, uint64(i))
+			results <- d.client1(ctx, d.users[i], end, uint64(i), running.Done)
 		}(i)
 	}
+	running.Wait()
+	rep.elapsed = time.Since(start)
+	rep.rssAfter = rss.read()
 	for i := 0; i < clients; i++ {
 		for _, r := range <-results {
 			rep.add(r)
 		}
 	}
-	rep.elapsed = time.Since(start)
-	rep.rssAfter = rss.read()
 	return rep
 }
 
-// client1 is one client's loop.
-func (d *driver) client1(ctx context.Context, u user, end time.Time, seed uint64) []result {
+// replay is a rotated refresh token to replay once the server's reuse
+// interval after its use is over, and the access token its rotation got.
+type replay struct {
+	refresh, access string
+	due             time.Time
+}
+
+// replayRotated replays p's refresh token, which must be refused as reuse,
+// then checks that the family is revoked.
+func (d *driver) replayRotated(ctx context.Context, p replay) []result {
+	return []result{d.refreshOp(ctx, opReuse, false, p.refresh, nil), d.me(ctx, opAfterReuse, false, p.access)}
+}
+
+// client1 is one client's loop; it calls mainDone when the loop is over,
+// before it replays the rotated tokens still waiting for their interval.
+func (d *driver) client1(ctx context.Context, u user, end time.Time, seed uint64, mainDone func()) []result {
 	rng := rand.New(rand.NewPCG(seed, 0x5eed))
 	var out []result
+	var pending []replay // in order of due
 	s, r := d.login(ctx, u)
 	out = append(out, r)
 	for time.Now().Before(end) && ctx.Err() == nil {
+		if len(pending) > 0 && !time.Now().Before(pending[0].due) {
+			out = append(out, d.replayRotated(ctx, pending[0])...)
+			pending = pending[1:]
+			continue
+		}
 		if s == nil {
 			s, r = d.login(ctx, u)
 			out = append(out, r)
@@ -176,14 +207,15 @@ func (d *driver) client1(ctx context.Context, u user, end time.Time, seed uint64
 		case n < 88:
 			out = append(out, d.refreshOp(ctx, opRefresh, true, s.refresh, s))
 		case n < 92:
-			// Refresh, then replay the rotated token: theft detected, the
+			// Refresh, leave the session, and replay the rotated token
+			// once the reuse interval is over (a replay within it would
+			// get a new pair, as a second tab does): theft detected, the
 			// family is revoked, even the new access token stops working.
 			old := s.refresh
 			r := d.refreshOp(ctx, opRefresh, true, old, s)
 			out = append(out, r)
 			if r.ok() {
-				out = append(out, d.refreshOp(ctx, opReuse, false, old, nil))
-				out = append(out, d.me(ctx, opAfterReuse, false, s.access))
+				pending = append(pending, replay{refresh: old, access: s.access, due: time.Now().Add(d.reuseInterval)})
 				s = nil
 			}
 		default:
@@ -198,6 +230,17 @@ func (d *driver) client1(ctx context.Context, u user, end time.Time, seed uint64
 				s = nil
 			}
 		}
+	}
+	mainDone()
+	for _, p := range pending {
+		t := time.NewTimer(time.Until(p.due))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return out
+		case <-t.C:
+		}
+		out = append(out, d.replayRotated(ctx, p)...)
 	}
 	return out
 }

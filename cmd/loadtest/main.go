@@ -1,7 +1,9 @@
 // Command loadtest builds the example server, runs it on loopback and drives
 // it with concurrent clients for a bounded time: valid requests, invalid
 // tokens (tampered, expired, of the wrong type, alg none), refreshes, reuse
-// of rotated refresh tokens, and logouts. It reports throughput, p50/p99
+// of rotated refresh tokens (replayed after the server's reuse interval,
+// -reuse-interval, so that the run lasts up to that much longer), and
+// logouts. It reports throughput, p50/p99
 // latency, error counts and the server's memory, and exits non-zero when a
 // valid request failed, an invalid one was accepted, or the server's memory
 // grew beyond the bound.
@@ -28,6 +30,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/jwtguard/jwtguard"
 )
 
 // secret is the fixed JWT_SECRET of the server the tool starts: knowing it
@@ -41,15 +45,16 @@ func main() {
 		pkg      = flag.String("example", "./example", "the example server's package, built with go build")
 		baseURL  = flag.String("url", "", "drive this running server instead of starting one (memory is not measured)")
 		maxGrow  = flag.Int64("max-rss-growth-mb", 64, "fail when the server's RSS grows more than this after warm-up")
+		reuse    = flag.Duration("reuse-interval", jwtguard.DefaultReuseInterval, "the server's reuse interval of refresh tokens: rotated tokens are replayed after it")
 	)
 	flag.Parse()
-	if err := run(*duration, *clients, *pkg, *baseURL, *maxGrow<<20); err != nil {
+	if err := run(*duration, *clients, *pkg, *baseURL, *maxGrow<<20, *reuse); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
 }
 
-func run(duration time.Duration, clients int, pkg, baseURL string, maxGrowth int64) error {
+func run(duration time.Duration, clients int, pkg, baseURL string, maxGrowth int64, reuseInterval time.Duration) error {
 	var srv *server
 	if baseURL == "" {
 		var err error
@@ -60,7 +65,8 @@ func run(duration time.Duration, clients int, pkg, baseURL string, maxGrowth int
 		baseURL = srv.url
 	}
 	d := newDriver(baseURL, secret)
-	ctx, cancel := context.WithTimeout(context.Background(), duration+30*time.Second)
+	d.reuseInterval = reuseInterval
+	ctx, cancel := context.WithTimeout(context.Background(), duration+reuseInterval+30*time.Second)
 	defer cancel()
 	if err := d.setup(ctx, clients); err != nil {
 		return err

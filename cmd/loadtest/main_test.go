@@ -15,6 +15,10 @@ import (
 	"github.com/jwtguard/jwtguard"
 )
 
+// fakeReuseInterval is the fake API's reuse interval, short so that the
+// driver's replays of rotated tokens fall within a short run.
+const fakeReuseInterval = 100 * time.Millisecond
+
 // fakeAPI serves the example's API with jwtguard's Sessions, so the driver
 // is tested without building the example.
 func fakeAPI(t *testing.T) *httptest.Server {
@@ -31,7 +35,7 @@ func fakeAPI(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = store.Close() })
-	s, err := jwtguard.NewSessions(iss, store)
+	s, err := jwtguard.NewSessions(iss, store, jwtguard.WithReuseInterval(fakeReuseInterval))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +75,7 @@ func fakeAPI(t *testing.T) *httptest.Server {
 func TestDriverAgainstFakeAPI(t *testing.T) {
 	srv := fakeAPI(t)
 	d := newDriver(srv.URL, secret)
+	d.reuseInterval = fakeReuseInterval
 	ctx := context.Background()
 	if err := d.setup(ctx, 3); err != nil {
 		t.Fatal(err)
