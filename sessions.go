@@ -123,8 +123,8 @@ func WithRefreshCookiePath(path string) SessionsOption {
 }
 
 // WithRefreshCheck calls fn at every refresh (see [RefreshFunc]). Default:
-// every holder of a valid, unused refresh token may refresh, keeping the
-// claims it carries.
+// every holder of a valid refresh token, unused or within its reuse
+// interval, may refresh, keeping the claims it carries.
 func WithRefreshCheck(fn RefreshFunc) SessionsOption {
 	return func(c *sessionsConfig) {
 		if fn == nil {

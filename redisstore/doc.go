@@ -6,7 +6,10 @@
 // [Store.RevokeFamily] are one Lua script each, and [Store.Rotate] is one
 // Lua script over two keys of one Cluster hash slot, so that of any number
 // of concurrent refreshes with one token, on any number of instances,
-// exactly one wins.
+// exactly one is its first use, and the others are replays within the reuse
+// interval ([jwtguard.WithReuseInterval]) or reuse, decided on the callers'
+// clocks. README.md says how to set the client's timeouts against the
+// interval, and what a 503 may have applied.
 //
 // Reads (the middleware asks [Store.IsRevoked] and [Store.IsFamilyRevoked]
 // on every request) never touch the network: each Store keeps a mirror of

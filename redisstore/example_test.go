@@ -23,6 +23,10 @@ func ExampleNew() {
 	// Sentinel, several addresses for a Cluster.
 	client := redis.NewUniversalClient(&redis.UniversalOptions{
 		Addrs: []string{os.Getenv("REDIS_ADDR")},
+		// Give up on a stalled Redis well within the reuse interval of
+		// refresh tokens (10 s), so that the client's retry of a refresh
+		// answered 503 falls within it.
+		ReadTimeout: 500 * time.Millisecond,
 	})
 	defer client.Close()
 
