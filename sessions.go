@@ -146,7 +146,7 @@ func WithMaxBodySize(n int64) SessionsOption {
 	}
 }
 
-// Limits of [WithReuseInterval].
+// The default and the limit of [WithReuseInterval].
 const (
 	// DefaultReuseInterval is how long after its first use a refresh token
 	// may be used again without counting as reuse.
