@@ -162,7 +162,7 @@ func ExampleWithReuseInterval() {
 	start := time.Now()
 	clock := func() time.Time { return start }
 	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
-		Key:    jwtguard.Key{Algorithm: "HS256", Key: exampleSecret},
+		Key:    jwtguard.Key{Algorithm: "HS256", Key: []byte("example-secret-of-32-bytes-min!!")},
 		Issuer: "https://auth.example.com",
 		Clock:  clock,
 	})
