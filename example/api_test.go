@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jwtguard/jwtguard"
 	"github.com/stretchr/testify/assert"
@@ -280,7 +281,16 @@ func TestRefresh(t *testing.T) {
 		return request{method: http.MethodPost, path: refreshPath, contentType: "application/json", body: `{"refresh_token":"` + token + `"}`}
 	}
 
-	t.Run("rotation and reuse detection", func(t *testing.T) {
+	t.Run("rotation, the reuse interval and reuse detection", func(t *testing.T) {
+		// A server of its own, on a clock the test moves.
+		var mu sync.Mutex
+		now := time.Now()
+		cfg := testConfig(t)
+		cfg.Clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		s := newTestServer(t, cfg)
+		s.register(t, "ada@example.com")
+		advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+
 		access, refresh := s.login(t, "ada@example.com")
 		a := s.do(t, refreshJSON(refresh))
 		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
@@ -293,12 +303,22 @@ func TestRefresh(t *testing.T) {
 		assert.Equal(t, http.StatusOK, s.me(t, access2).status)
 		assert.Equal(t, http.StatusOK, s.me(t, access).status, "the old access token lives until it expires")
 
-		// The rotated token again: theft assumed, the family is revoked.
+		// The rotated token again within the reuse interval (a second tab,
+		// a retry after a lost answer): another pair of the same family.
+		advance(jwtguard.DefaultReuseInterval - time.Second)
+		b := s.do(t, refreshJSON(refresh))
+		require.Equal(t, http.StatusOK, b.status, "%s", b.body)
+		access3 := b.str("access_token")
+		assert.Equal(t, http.StatusOK, s.me(t, access3).status)
+
+		// After the interval: theft assumed, the family is revoked.
+		advance(2 * time.Second)
 		reuse := s.do(t, refreshJSON(refresh))
 		assert.Equal(t, http.StatusUnauthorized, reuse.status, "%s", reuse.body)
 		assert.Equal(t, "invalid_token", reuse.str("error"))
-		assert.Equal(t, http.StatusUnauthorized, s.me(t, access2).status, "family revoked")
-		assert.Equal(t, http.StatusUnauthorized, s.me(t, access).status, "family revoked")
+		for name, tok := range map[string]string{"first": access, "successor": access2, "sibling": access3} {
+			assert.Equal(t, http.StatusUnauthorized, s.me(t, tok).status, "family revoked: %s access token", name)
+		}
 		assert.Equal(t, http.StatusUnauthorized, s.do(t, refreshJSON(refresh2)).status, "family revoked")
 	})
 

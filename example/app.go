@@ -58,11 +58,16 @@ func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, e
 		Audience:   []string{cfg.Audience},
 		AccessTTL:  cfg.AccessTTL,
 		RefreshTTL: cfg.RefreshTTL,
+		Clock:      cfg.Clock,
 	})
 	if err != nil {
 		return nil, err
 	}
-	store, err := jwtguard.NewMemoryStore()
+	var storeOpts []jwtguard.MemoryStoreOption
+	if cfg.Clock != nil {
+		storeOpts = append(storeOpts, jwtguard.MemoryStoreClock(cfg.Clock))
+	}
+	store, err := jwtguard.NewMemoryStore(storeOpts...)
 	if err != nil {
 		return nil, err
 	}

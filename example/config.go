@@ -39,6 +39,9 @@ type Config struct {
 	// BcryptCost is the bcrypt cost of new password hashes (BCRYPT_COST,
 	// default 12, from 10 to 16); a login moves an older hash to it.
 	BcryptCost int
+	// Clock is the source of the current time for the tokens and the
+	// revocation store; nil is time.Now. Tests set it to move time on.
+	Clock func() time.Time
 }
 
 // minSecretLen is the shortest HS256 secret accepted: the hash size, as
