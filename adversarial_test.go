@@ -148,11 +148,11 @@ type advKeys struct {
 func loadAdvKeys(t testing.TB) advKeys {
 	t.Helper()
 	var k advKeys
-	key, err := jwtguard.ParsePEM("", "RS256", readTestdataFile(t, "keys/rsa2048-pkcs8.pem"))
+	key, err := jwtguard.ParsePEM(readTestdataFile(t, "keys/rsa2048-pkcs8.pem"), "RS256", "")
 	require.NoError(t, err)
 	k.rsa = key.Key.(*rsa.PrivateKey)
 	k.rsaPEM = readTestdataFile(t, "keys/rsa2048-spki.pem")
-	key, err = jwtguard.ParsePEM("", "EdDSA", readTestdataFile(t, "keys/ed25519-pkcs8.pem"))
+	key, err = jwtguard.ParsePEM(readTestdataFile(t, "keys/ed25519-pkcs8.pem"), "EdDSA", "")
 	require.NoError(t, err)
 	k.ed = key.Key.(ed25519.PrivateKey)
 	k.attacker = asym().rsa

@@ -45,11 +45,11 @@ func TestIndependentTokens(t *testing.T) {
 // private key a KeySet hands out, and verifies through the middleware.
 func TestGolangJWTTokens(t *testing.T) {
 	f := fixtures(t)
-	rsaKey, err := jwtguard.ParsePEM("", "RS256", readTestdata(t, f.Files["rsa-pkcs1"]))
+	rsaKey, err := jwtguard.ParsePEM(readTestdata(t, f.Files["rsa-pkcs1"]), "RS256", "")
 	require.NoError(t, err)
 	private := map[string]any{"RS": rsaKey.Key, "PS": rsaKey.Key}
 	for alg, name := range map[string]string{"ES256": "p256-sec1", "ES384": "p384-pkcs8", "ES512": "p521-sec1", "EdDSA": "ed25519-pkcs8"} {
-		k, err := jwtguard.ParsePEM("", alg, readTestdata(t, f.Files[name]))
+		k, err := jwtguard.ParsePEM(readTestdata(t, f.Files[name]), alg, "")
 		require.NoError(t, err)
 		private[alg] = k.Key
 	}
@@ -83,7 +83,7 @@ func TestGolangJWTTokens(t *testing.T) {
 func TestAlgorithmConfusion(t *testing.T) {
 	f := fixtures(t)
 	pemBytes := readTestdata(t, f.Files["rsa-spki"])
-	key, err := jwtguard.ParsePEM("rsa-rs256", "RS256", pemBytes)
+	key, err := jwtguard.ParsePEM(pemBytes, "RS256", "rsa-rs256")
 	require.NoError(t, err)
 	// The same forgery made here with golang-jwt, without kid.
 	forged := sign(t, jwt.SigningMethodHS256, pemBytes, validClaims(), nil)

@@ -219,7 +219,7 @@ func (p *atomicProbe) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 // testdata/keys.
 func asymOther(t testing.TB) any {
 	t.Helper()
-	k, err := jwtguard.ParsePEM("", "RS256", readTestdataFile(t, "keys/rsa2048-pkcs8.pem"))
+	k, err := jwtguard.ParsePEM(readTestdataFile(t, "keys/rsa2048-pkcs8.pem"), "RS256", "")
 	require.NoError(t, err)
 	return k.Key
 }

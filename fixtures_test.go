@@ -67,7 +67,7 @@ func fixtureKey(t testing.TB, f fixtureSet, i int) jwtguard.Key {
 		require.NoError(t, err)
 		return jwtguard.Key{ID: tok.Kid, Algorithm: tok.Alg, Key: secret}
 	}
-	k, err := jwtguard.ParsePEM(tok.Kid, tok.Alg, readTestdata(t, tok.PEM))
+	k, err := jwtguard.ParsePEM(readTestdata(t, tok.PEM), tok.Alg, tok.Kid)
 	require.NoError(t, err)
 	return k
 }

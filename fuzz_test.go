@@ -439,7 +439,7 @@ func FuzzParsePEM(f *testing.F) {
 	seed(f, []byte("-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n"), "ES256")
 	seed(f, []byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n\nAAAA\n-----END RSA PRIVATE KEY-----\n"), "RS256")
 	f.Fuzz(func(t *testing.T, data []byte, alg string) {
-		k, err := jwtguard.ParsePEM("kid", alg, data)
+		k, err := jwtguard.ParsePEM(data, alg, "kid")
 		if err != nil {
 			require.Equal(t, jwtguard.Key{}, k)
 			return

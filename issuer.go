@@ -360,7 +360,7 @@ func newStaticKey(k Key) (*staticKey, error) {
 		key = v.key // the private copy checkKey made
 	case *rsa.PrivateKey, *ecdsa.PrivateKey, ed25519.PrivateKey:
 	default:
-		return nil, fmt.Errorf("key %q: signing with %s needs the private key, got %T", k.ID, k.Algorithm, k.Key)
+		return nil, keyError(k, fmt.Errorf("signing with %s needs the private key, got %T", k.Algorithm, k.Key))
 	}
 	return &staticKey{k: signingKey{id: k.ID, alg: k.Algorithm, method: v.method, key: key}}, nil
 }

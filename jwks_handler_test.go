@@ -15,9 +15,9 @@ import (
 
 func TestJWKSHandler(t *testing.T) {
 	f := fixtures(t)
-	rsaKey, err := jwtguard.ParsePEM("rsa", "PS256", readTestdata(t, f.Files["rsa-pkcs8"]))
+	rsaKey, err := jwtguard.ParsePEM(readTestdata(t, f.Files["rsa-pkcs8"]), "PS256", "rsa")
 	require.NoError(t, err)
-	edKey, err := jwtguard.ParsePEM("ed", "EdDSA", readTestdata(t, f.Files["ed25519-pkcs8"]))
+	edKey, err := jwtguard.ParsePEM(readTestdata(t, f.Files["ed25519-pkcs8"]), "EdDSA", "ed")
 	require.NoError(t, err)
 	ec := ecKey(t, "ec")
 	hmacKey := jwtguard.Key{ID: "hmac", Algorithm: "HS256", Key: secret256}

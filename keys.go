@@ -17,18 +17,20 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 )
 
-// A Key is a verification key bound to exactly one algorithm. The middleware
-// uses it only for tokens whose header names that algorithm, so a key can
-// never be used with an algorithm it was not meant for (an RSA public key is
-// never taken as an HMAC secret).
+// A Key is key material bound to exactly one algorithm, for signing (an
+// [IssuerConfig.Key], a [KeySet]'s current key) and for verification
+// ([WithKeys]). It is used only with tokens whose header names that
+// algorithm, so a key can never be used with an algorithm it was not meant
+// for (an RSA public key is never taken as an HMAC secret).
 //
 // Key must be typed: []byte for HS256, HS384 and HS512 (at least 32, 48 and
 // 64 bytes); *rsa.PublicKey of at least 2048 bits, with an odd modulus
 // and an odd public exponent in [3, 2^31), for RS256, RS384, RS512, PS256,
 // PS384 and PS512; *ecdsa.PublicKey on P-256, P-384 or P-521 for ES256,
 // ES384 and ES512; ed25519.PublicKey for EdDSA. The matching private key types
-// are accepted too and their public half is used. PEM bytes or strings are
-// refused.
+// are accepted too and their public half is used to verify; signing needs
+// them. PEM bytes or strings are refused: load PEM with [ParsePEM] and a JWK
+// with [ParseJWK].
 type Key struct {
 	// ID is the key id a token names in its kid header. It may be empty when
 	// only one key is configured.
@@ -134,17 +136,60 @@ func (p *macPool) verify(input string, sig []byte) bool {
 func checkKey(k Key) (verifier, error) {
 	method, ok := algorithms[k.Algorithm]
 	if !ok {
-		return verifier{}, fmt.Errorf("key %q: unsupported algorithm %q", k.ID, k.Algorithm)
+		return verifier{}, keyError(k, fmt.Errorf("unsupported algorithm %q", k.Algorithm))
 	}
 	pub, err := publicKey(k.Algorithm, k.Key)
 	if err != nil {
-		return verifier{}, fmt.Errorf("key %q: %w", k.ID, err)
+		return verifier{}, keyError(k, err)
 	}
 	v := verifier{id: k.ID, alg: k.Algorithm, method: method, key: pub}
 	if secret, ok := pub.([]byte); ok {
 		v.mac = newMACPool(k.Algorithm, secret)
 	}
 	return v, nil
+}
+
+// keyName names k in an error: by its ID, or by its algorithm when it has
+// none (never as key "").
+func keyName(k Key) string {
+	if k.ID == "" {
+		if k.Algorithm == "" {
+			return "key without an ID"
+		}
+		return k.Algorithm + " key"
+	}
+	return fmt.Sprintf("key %q", k.ID)
+}
+
+// keyError prefixes err with the ID of k, when it has one (err names the
+// algorithm already).
+func keyError(k Key, err error) error {
+	if k.ID == "" {
+		return err
+	}
+	return fmt.Errorf("key %q: %w", k.ID, err)
+}
+
+// notTyped explains a key given as text or bytes where alg needs a typed
+// key: PEM goes through ParsePEM, a JWK through ParseJWK.
+func notTyped(alg, want string, key any) error {
+	var b []byte
+	switch k := key.(type) {
+	case []byte:
+		b = k
+	case string:
+		b = []byte(k)
+	default:
+		return fmt.Errorf("%s needs %s, got %T", alg, want, key)
+	}
+	t := bytes.TrimSpace(b)
+	switch {
+	case bytes.HasPrefix(t, []byte("-----BEGIN")):
+		return fmt.Errorf("%s needs %s, got PEM text: load it with ParsePEM(data, %q, id)", alg, want, alg)
+	case bytes.HasPrefix(t, []byte("{")):
+		return fmt.Errorf("%s needs %s, got JSON text: load a JWK with ParseJWK(data, %q)", alg, want, alg)
+	}
+	return fmt.Errorf("%s needs %s, got %T: load PEM with ParsePEM or a JWK with ParseJWK", alg, want, key)
 }
 
 // publicKey checks that key fits alg and returns the key golang-jwt verifies
@@ -154,6 +199,9 @@ func publicKey(alg string, key any) (any, error) {
 	case "HS256", "HS384", "HS512":
 		secret, ok := key.([]byte)
 		if !ok {
+			if _, isString := key.(string); isString {
+				return nil, fmt.Errorf("%s needs a []byte secret, got a string: pass []byte(secret)", alg)
+			}
 			return nil, fmt.Errorf("%s needs a []byte secret, got %T", alg, key)
 		}
 		if bytes.HasPrefix(bytes.TrimSpace(secret), []byte("-----BEGIN")) {
@@ -173,7 +221,7 @@ func publicKey(alg string, key any) (any, error) {
 				pub = &k.PublicKey
 			}
 		default:
-			return nil, fmt.Errorf("%s needs an *rsa.PublicKey, got %T", alg, key)
+			return nil, notTyped(alg, "an *rsa.PublicKey or *rsa.PrivateKey", key)
 		}
 		if pub == nil || pub.N == nil {
 			return nil, fmt.Errorf("%s: nil RSA key", alg)
@@ -200,7 +248,7 @@ func publicKey(alg string, key any) (any, error) {
 				pub = &k.PublicKey
 			}
 		default:
-			return nil, fmt.Errorf("%s needs an *ecdsa.PublicKey, got %T", alg, key)
+			return nil, notTyped(alg, "an *ecdsa.PublicKey or *ecdsa.PrivateKey", key)
 		}
 		if pub == nil || pub.Curve == nil {
 			return nil, fmt.Errorf("%s: nil ECDSA key", alg)
@@ -230,7 +278,7 @@ func publicKey(alg string, key any) (any, error) {
 			}
 			return k.Public(), nil
 		default:
-			return nil, fmt.Errorf("EdDSA needs an ed25519.PublicKey, got %T", key)
+			return nil, notTyped(alg, "an ed25519.PublicKey or ed25519.PrivateKey", key)
 		}
 	}
 	return nil, fmt.Errorf("unsupported algorithm %q", alg)

@@ -57,7 +57,7 @@ func TestKeyValidation(t *testing.T) {
 		{name: "HS384 32 bytes", alg: "HS384", key: bytes(32), wantErr: "at least 48"},
 		{name: "HS512 64 bytes", alg: "HS512", key: bytes(64)},
 		{name: "HS512 63 bytes", alg: "HS512", key: bytes(63), wantErr: "at least 64"},
-		{name: "HS256 a string", alg: "HS256", key: string(secret256), wantErr: "needs a []byte secret, got string"},
+		{name: "HS256 a string", alg: "HS256", key: string(secret256), wantErr: "needs a []byte secret, got a string: pass []byte(secret)"},
 		{name: "HS256 an RSA public key", alg: "HS256", key: rsaPub, wantErr: "needs a []byte"},
 		{name: "HS256 nil", alg: "HS256", key: nil, wantErr: "needs a []byte"},
 		{name: "HS256 a byte array", alg: "HS256", key: [32]byte{}, wantErr: "needs a []byte"},
@@ -73,8 +73,9 @@ func TestKeyValidation(t *testing.T) {
 		{name: "RS256 1024 bits", alg: "RS256", key: &weakRSA().PublicKey, wantErr: "1024 bits, at least 2048"},
 		{name: "PS256 1024-bit private key", alg: "PS256", key: weakRSA(), wantErr: "at least 2048"},
 		{name: "RS256 public key by value", alg: "RS256", key: *rsaPub, wantErr: "needs an *rsa.PublicKey"},
-		{name: "RS256 PEM bytes", alg: "RS256", key: m.rsaPublicPEM, wantErr: "needs an *rsa.PublicKey, got []uint8"},
-		{name: "RS256 PEM string", alg: "RS256", key: string(m.rsaPublicPEM), wantErr: "needs an *rsa.PublicKey"},
+		{name: "RS256 PEM bytes", alg: "RS256", key: m.rsaPublicPEM, wantErr: `jwtguard: invalid configuration: RS256 needs an *rsa.PublicKey or *rsa.PrivateKey, got PEM text: load it with ParsePEM(data, "RS256", id)`},
+		{name: "RS256 PEM string", alg: "RS256", key: string(m.rsaPublicPEM), wantErr: "got PEM text: load it with ParsePEM"},
+		{name: "RS256 JWK text", alg: "RS256", key: []byte(` {"kty":"RSA"}`), wantErr: `got JSON text: load a JWK with ParseJWK(data, "RS256")`},
 		{name: "RS256 nil public key", alg: "RS256", key: (*rsa.PublicKey)(nil), wantErr: "nil RSA key"},
 		{name: "RS256 exponent 1", alg: "RS256", key: &rsa.PublicKey{N: rsaPub.N, E: 1}, wantErr: "exponent 1 is not an odd number"},
 		{name: "RS256 even exponent", alg: "RS256", key: &rsa.PublicKey{N: rsaPub.N, E: 65536}, wantErr: "exponent 65536"},
@@ -119,7 +120,7 @@ func TestKeyValidation(t *testing.T) {
 		{name: "EdDSA private key", alg: "EdDSA", key: a.ed},
 		{name: "EdDSA 31-byte public key", alg: "EdDSA", key: edPub[:31], wantErr: "must be 32 bytes"},
 		{name: "EdDSA 63-byte private key", alg: "EdDSA", key: a.ed[:63], wantErr: "must be 64 bytes"},
-		{name: "EdDSA bytes", alg: "EdDSA", key: []byte(edPub), wantErr: "needs an ed25519.PublicKey, got []uint8"},
+		{name: "EdDSA bytes", alg: "EdDSA", key: []byte(edPub), wantErr: "needs an ed25519.PublicKey or ed25519.PrivateKey, got []uint8: load PEM with ParsePEM"},
 		{name: "EdDSA pointer to a public key", alg: "EdDSA", key: &edPub, wantErr: "needs an ed25519.PublicKey"},
 		{name: "EdDSA an ECDSA key", alg: "EdDSA", key: ecPub, wantErr: "needs an ed25519.PublicKey"},
 
@@ -227,4 +228,39 @@ func TestKeysVerify(t *testing.T) {
 		_, err = mw.Verify(t.Context(), sign(t, jwt.SigningMethodHS256, otherSecret, validClaims(), nil))
 		require.ErrorIs(t, err, jwtguard.ErrSignature)
 	})
+}
+
+// TestKeyErrorsNameKeysWithoutID checks that a key without an ID is named
+// by its algorithm in errors, never as key "".
+func TestKeyErrorsNameKeysWithoutID(t *testing.T) {
+	cases := []struct {
+		name    string
+		build   func() error
+		wantErr string
+	}{
+		{"New, short secret", func() error {
+			_, err := jwtguard.New(jwtguard.WithKey("HS256", secret256[:8]))
+			return err
+		}, "HS256 secret is 8 bytes"},
+		{"New, unsupported algorithm", func() error {
+			_, err := jwtguard.New(jwtguard.WithKey("HS257", secret256))
+			return err
+		}, `unsupported algorithm "HS257"`},
+		{"NewIssuer, public key", func() error {
+			_, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{Issuer: "i", Key: jwtguard.Key{Algorithm: "EdDSA", Key: asym().ed.Public()}})
+			return err
+		}, "signing with EdDSA needs the private key"},
+		{"NewKeySet, key without ID", func() error {
+			_, err := jwtguard.NewKeySet(jwtguard.Key{Algorithm: "HS256", Key: secret256})
+			return err
+		}, "HS256 key without an ID"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.build()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantErr)
+			assert.NotContains(t, err.Error(), `key ""`)
+		})
+	}
 }

@@ -150,7 +150,7 @@ func (ks *KeySet) SigningKey() (Key, error) {
 		k.Key = append([]byte(nil), key...)
 		return k, nil
 	}
-	return Key{}, fmt.Errorf("jwtguard: KeySet: current key %q has no private key", k.ID)
+	return Key{}, fmt.Errorf("jwtguard: KeySet: current %s has no private key", keyName(k))
 }
 
 // Keys returns the verification keys of the set, the current key first:
@@ -214,7 +214,7 @@ func newKeySetState(keys []Key, gen uint64) (*keySetState, error) {
 		}
 		j, public, err := publicJWK(k)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("key %q: %w", k.ID, err))
+			errs = append(errs, keyError(k, err))
 			continue
 		}
 		if public {

@@ -18,7 +18,7 @@ import (
 func TestNewKeySet(t *testing.T) {
 	a := ecKey(t, "a")
 	pemBytes := readTestdata(t, fixtures(t).Files["rsa-spki"])
-	weak, err := jwtguard.ParsePEM("", "RS256", readTestdata(t, fixtures(t).Files["rsa-spki"]))
+	weak, err := jwtguard.ParsePEM(readTestdata(t, fixtures(t).Files["rsa-spki"]), "RS256", "")
 	require.NoError(t, err)
 	tests := []struct {
 		name    string

@@ -310,7 +310,7 @@ func (c *config) validate() (keySource, error) {
 			continue
 		}
 		if k.Algorithm == "" {
-			errs = append(errs, fmt.Errorf("key %q: empty algorithm", k.ID))
+			errs = append(errs, keyError(k, errors.New("empty algorithm")))
 			continue
 		}
 		v, err := checkKey(k)

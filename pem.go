@@ -11,8 +11,9 @@ import (
 	"strings"
 )
 
-// ParsePEM reads one asymmetric key from PEM text and binds it to alg and the
-// key id id. It reads private keys (PKCS#1 "RSA PRIVATE KEY", PKCS#8
+// ParsePEM reads one asymmetric key from PEM text data and binds it to alg
+// and the key ID id ("" for none), in the argument order of [ParseJWK]. It
+// reads private keys (PKCS#1 "RSA PRIVATE KEY", PKCS#8
 // "PRIVATE KEY", SEC 1 "EC PRIVATE KEY") for signing, and public keys
 // (PKIX/SPKI "PUBLIC KEY", PKCS#1 "RSA PUBLIC KEY", or the public key of an
 // X.509 "CERTIFICATE") for verifying. The key must fit alg exactly as [Key]
@@ -24,7 +25,7 @@ import (
 // rest of a chain) are ignored. Encrypted PEM is refused, and so is an HMAC
 // algorithm: an HMAC secret is a []byte, never PEM text, since a public key
 // used as an HMAC secret lets anyone who has it forge tokens.
-func ParsePEM(id, alg string, data []byte) (Key, error) {
+func ParsePEM(data []byte, alg, id string) (Key, error) {
 	if _, ok := minHMACKey[alg]; ok {
 		return Key{}, fmt.Errorf("jwtguard: ParsePEM: %s is an HMAC algorithm; its secret is a []byte, not a PEM key", alg)
 	}

@@ -57,7 +57,7 @@ func TestParsePEM(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			k, err := jwtguard.ParsePEM("kid-1", tt.alg, tt.data)
+			k, err := jwtguard.ParsePEM(tt.data, tt.alg, "kid-1")
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)
