@@ -70,7 +70,8 @@ func newCSRFGuard(c CSRF) csrfGuard {
 		g.header = DefaultCSRFHeader
 	}
 	g.header = textproto.CanonicalMIMEHeaderKey(g.header)
-	g.missing = fmt.Errorf("%w: the %s header is required", ErrCrossOrigin, g.header)
+	g.missing = &requestError{kind: ErrCrossOrigin,
+		desc: "the " + g.header + " header is required on a request authenticated by a cookie (CSRF defence)"}
 	return g
 }
 

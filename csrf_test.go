@@ -13,6 +13,10 @@ import (
 
 // TestCSRFOnCookieRequests runs the CSRF rules against recorder requests;
 // TestLifecycleEndToEnd repeats the decisive cases over a real connection.
+// missingXRW is the description of a cookie request without the default
+// CSRF header.
+const missingXRW = "the X-Requested-With header is required on a request authenticated by a cookie (CSRF defence)"
+
 func TestCSRFOnCookieRequests(t *testing.T) {
 	token := hs256(t, validClaims())
 	trusted := http.NewCrossOriginProtection()
@@ -35,12 +39,14 @@ func TestCSRFOnCookieRequests(t *testing.T) {
 		cookie  bool              // token in a cookie, else in Authorization
 		headers map[string]string // extra request headers
 		want    int
+		desc    string // error_description of a 403; default: cross-origin request refused
 	}{
 		{name: "cookie GET needs nothing", mw: def, method: "GET", cookie: true, headers: map[string]string{"Sec-Fetch-Site": "cross-site"}, want: 200},
 		{name: "cookie HEAD needs nothing", mw: def, method: "HEAD", cookie: true, want: 200},
 		{name: "cookie POST same-origin with header", mw: def, method: "POST", cookie: true, headers: map[string]string{"Sec-Fetch-Site": "same-origin", "X-Requested-With": "fetch"}, want: 200},
-		{name: "cookie POST without header", mw: def, method: "POST", cookie: true, headers: map[string]string{"Sec-Fetch-Site": "same-origin"}, want: 403},
-		{name: "cookie POST empty header", mw: def, method: "POST", cookie: true, headers: map[string]string{"X-Requested-With": ""}, want: 403},
+		{name: "cookie POST without header", mw: def, method: "POST", cookie: true, headers: map[string]string{"Sec-Fetch-Site": "same-origin"}, want: 403, desc: missingXRW},
+		{name: "cookie POST without header nor Origin", mw: def, method: "POST", cookie: true, want: 403, desc: missingXRW},
+		{name: "cookie POST empty header", mw: def, method: "POST", cookie: true, headers: map[string]string{"X-Requested-With": ""}, want: 403, desc: missingXRW},
 		{name: "cookie POST cross-site with header", mw: def, method: "POST", cookie: true, headers: map[string]string{"Sec-Fetch-Site": "cross-site", "X-Requested-With": "fetch"}, want: 403},
 		{name: "cookie PUT same-site subdomain", mw: def, method: "PUT", cookie: true, headers: map[string]string{"Sec-Fetch-Site": "same-site", "X-Requested-With": "fetch"}, want: 403},
 		{name: "cookie DELETE old browser foreign Origin", mw: def, method: "DELETE", cookie: true, headers: map[string]string{"Origin": "https://evil.test", "X-Requested-With": "fetch"}, want: 403},
@@ -49,7 +55,8 @@ func TestCSRFOnCookieRequests(t *testing.T) {
 		{name: "bearer POST cross-site", mw: def, method: "POST", headers: map[string]string{"Sec-Fetch-Site": "cross-site"}, want: 200},
 		{name: "bearer POST no header", mw: def, method: "POST", want: 200},
 		{name: "custom header name", mw: custom, method: "POST", cookie: true, headers: map[string]string{"X-CSRF": "1"}, want: 200},
-		{name: "custom header name, default header sent", mw: custom, method: "POST", cookie: true, headers: map[string]string{"X-Requested-With": "1"}, want: 403},
+		{name: "custom header name, default header sent", mw: custom, method: "POST", cookie: true, headers: map[string]string{"X-Requested-With": "1"}, want: 403,
+			desc: "the X-Csrf header is required on a request authenticated by a cookie (CSRF defence)"},
 		{name: "trusted origin", mw: custom, method: "POST", cookie: true, headers: map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://partner.test", "X-CSRF": "1"}, want: 200},
 	}
 	for _, tt := range tests {
@@ -72,7 +79,11 @@ func TestCSRFOnCookieRequests(t *testing.T) {
 				w := serve(h, r)
 				assert.Equal(t, tt.want, w.Code, "optional=%v %s", optional, w.Body.String())
 				if tt.want == http.StatusForbidden {
-					assert.JSONEq(t, `{"error":"invalid_request","error_description":"cross-origin request refused"}`, w.Body.String())
+					desc := tt.desc
+					if desc == "" {
+						desc = "cross-origin request refused"
+					}
+					assert.JSONEq(t, `{"error":"invalid_request","error_description":"`+desc+`"}`, w.Body.String())
 					_, err := tt.mw.Check(r)
 					require.ErrorIs(t, err, jwtguard.ErrCrossOrigin)
 				}

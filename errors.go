@@ -103,6 +103,7 @@ type tokenError struct {
 	also   error // a second kind, or nil
 	cause  error // golang-jwt sentinel, or nil
 	detail string
+	public string  // the client's error_description when not the kind's; never from the token
 	wraps  []error // what Unwrap returns, built once so errors.Is allocates nothing
 }
 
@@ -114,6 +115,8 @@ func (e *tokenError) Error() string {
 }
 
 func (e *tokenError) Unwrap() []error { return e.wraps[:len(e.wraps):len(e.wraps)] }
+
+func (e *tokenError) description() string { return e.public }
 
 // build fills wraps. Every tokenError is made by newTokenError or
 // missingClaim, which call it.
@@ -134,16 +137,51 @@ func newTokenError(kind, cause error, detail string) error {
 	return (&tokenError{kind: kind, cause: cause, detail: detail}).build()
 }
 
-// missingClaim returns the error for a configured claim that is absent: it
-// matches kind, [ErrMissingClaim] and [jwt.ErrTokenRequiredClaimMissing].
-func missingClaim(kind error, detail string) error {
-	return (&tokenError{kind: kind, also: ErrMissingClaim, cause: jwt.ErrTokenRequiredClaimMissing, detail: detail}).build()
+// publicTokenError is newTokenError with detail as the client's
+// error_description too.
+func publicTokenError(kind, cause error, detail string) error {
+	return (&tokenError{kind: kind, cause: cause, detail: detail, public: detail}).build()
 }
+
+// missingClaim returns the error for a required claim that is absent: it
+// matches kind, [ErrMissingClaim] and [jwt.ErrTokenRequiredClaimMissing],
+// and its description names the claim ("missing required claim: type").
+func missingClaim(kind error, claim string) error {
+	e := &tokenError{kind: kind, cause: jwt.ErrTokenRequiredClaimMissing, public: "missing required claim: " + claim}
+	e.detail = e.public
+	if kind == ErrMissingClaim {
+		e.detail = claim
+	} else {
+		e.also = ErrMissingClaim
+	}
+	return e.build()
+}
+
+// requestError is a refused request that is not about a token's content
+// (malformed, or failing the CSRF defence): it matches kind and carries the
+// client's error_description, which names what to fix and never holds
+// anything from the request.
+type requestError struct {
+	kind error // ErrMalformedRequest, ErrCrossOrigin or ErrNoToken
+	desc string
+}
+
+func (e *requestError) Error() string { return e.kind.Error() + ": " + e.desc }
+func (e *requestError) Unwrap() error { return e.kind }
+func (e *requestError) description() string {
+	return e.desc
+}
+
+// badRequest returns a malformed-request error (400) described by desc.
+func badRequest(desc string) error { return &requestError{kind: ErrMalformedRequest, desc: desc} }
+
+// describer is an error with its own error_description.
+type describer interface{ description() string }
 
 // Errors that carry no per-request data are built once, so rejecting a token
 // allocates nothing.
 var (
-	errTooLarge     = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "token too large")
+	errTooLarge     = publicTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "token too large")
 	errCharset      = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "character outside base64url")
 	errSegments     = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "token must have three segments")
 	errBase64       = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "invalid base64url")
@@ -155,27 +193,33 @@ var (
 	errKid          = newTokenError(ErrUnknownKey, jwt.ErrTokenUnverifiable, "no key for this kid")
 	errKidRequired  = newTokenError(ErrUnknownKey, jwt.ErrTokenUnverifiable, "kid required")
 	errSignature    = newTokenError(ErrSignature, jwt.ErrTokenSignatureInvalid, "")
-	errNoExp        = newTokenError(ErrMissingClaim, jwt.ErrTokenRequiredClaimMissing, "exp is required")
+	errNoExp        = missingClaim(ErrMissingClaim, "exp")
 	errClaimType    = newTokenError(ErrMalformedToken, jwt.ErrInvalidType, "claim of the wrong JSON type")
 	errExpired      = newTokenError(ErrExpired, jwt.ErrTokenExpired, "")
 	errNotBefore    = newTokenError(ErrNotYetValid, jwt.ErrTokenNotValidYet, "")
 	errIssuedFuture = newTokenError(ErrNotYetValid, jwt.ErrTokenUsedBeforeIssued, "iat is in the future")
-	errNoIssuer     = missingClaim(ErrIssuer, "iss is required")
+	errNoIssuer     = missingClaim(ErrIssuer, "iss")
 	errIssuer       = newTokenError(ErrIssuer, jwt.ErrTokenInvalidIssuer, "")
-	errNoAudience   = missingClaim(ErrAudience, "aud is required")
+	errNoAudience   = missingClaim(ErrAudience, "aud")
 	errAudience     = newTokenError(ErrAudience, jwt.ErrTokenInvalidAudience, "")
-	errNoType       = missingClaim(ErrTokenType, "token type is required")
 	errType         = newTokenError(ErrTokenType, jwt.ErrTokenInvalidClaims, "")
 	errHeaderType   = newTokenError(ErrTokenType, jwt.ErrTokenInvalidClaims, "typ header names another token type")
 	errRevoked      = newTokenError(ErrRevoked, nil, "")
-	errNoJTI        = newTokenError(ErrMissingClaim, jwt.ErrTokenRequiredClaimMissing, "jti is required to check revocation")
-	errBearerEmpty  = fmt.Errorf("%w: bearer scheme without a token", ErrMalformedRequest)
-	errBearerSpace  = fmt.Errorf("%w: bearer token contains a space", ErrMalformedRequest)
-	errManySources  = fmt.Errorf("%w: token in more than one place", ErrMalformedRequest)
+	errNoJTI        = missingClaim(ErrMissingClaim, "jti")
+	errBearerEmpty  = badRequest("bearer scheme without a token")
+	errBearerSpace  = badRequest("bearer token contains white space")
+	errManySources  = badRequest("token in more than one place: send it in one only")
 	errInsufficient = fmt.Errorf("%w: claims lack a required scope or role", ErrInsufficientScope)
 )
 
+// describedErrors are the package's errors with descriptions of their own
+// whose responses [New] builds ahead.
+var describedErrors = [...]error{
+	errTooLarge, errNoExp, errNoIssuer, errNoAudience, errNoJTI,
+	errBearerEmpty, errBearerSpace, errManySources,
+}
+
 // errDuplicate reports a source that occurs more than once in one request.
 func errDuplicate(what string) error {
-	return fmt.Errorf("%w: more than one %s", ErrMalformedRequest, what)
+	return badRequest("more than one " + what)
 }

@@ -103,7 +103,7 @@ func Header(name string) Extractor {
 // two cookies of that name (which an attacker on a sibling domain can plant)
 // are malformed. The Cookie headers are scanned without allocating.
 func Cookie(name string) Extractor {
-	dup := errDuplicate(fmt.Sprintf("%q cookie", name))
+	dup := errDuplicate(name + " cookie")
 	return Extractor{source: SourceCookie, name: "cookie " + name, err: checkName("Cookie", name), extract: func(r *http.Request) (string, error) {
 		token, n := "", 0
 		for _, line := range r.Header["Cookie"] {
@@ -134,7 +134,7 @@ func Cookie(name string) Extractor {
 // §5.3), so no default uses this; name it only where nothing else works, such
 // as a WebSocket handshake from a browser. The parameter twice is malformed.
 func InsecureQuery(param string) Extractor {
-	dup := errDuplicate(fmt.Sprintf("%q query parameter", param))
+	dup := errDuplicate(param + " query parameter")
 	return Extractor{source: SourceQuery, name: "query " + param, err: checkName("InsecureQuery", param), extract: func(r *http.Request) (string, error) {
 		if r.URL == nil || r.URL.RawQuery == "" {
 			return "", nil

@@ -22,6 +22,7 @@ type htExtractCase struct {
 	wantToken  string // "" with wantErr nil: no token
 	wantErr    error
 	wantStatus int
+	wantDesc   string // the error_description of a 400
 }
 
 // htRunExtract runs rows against e alone and against a middleware reading
@@ -51,7 +52,9 @@ func htRunExtract(t *testing.T, e jwtguard.Extractor, tests []htExtractCase) {
 			case http.StatusOK:
 				htAssertResponse(t, got, http.StatusOK, "", "sub=user-1")
 			case http.StatusBadRequest:
-				htAssertResponse(t, got, http.StatusBadRequest, htBadRequest, htBadRequestObj)
+				require.NotEmpty(t, tt.wantDesc, "a 400 says what is wrong")
+				htAssertResponse(t, got, http.StatusBadRequest,
+					htChallenge("invalid_request", tt.wantDesc), htBody("invalid_request", tt.wantDesc))
 			case http.StatusUnauthorized:
 				if tt.wantToken == "" {
 					// No token: a bare challenge with no error code.
@@ -78,13 +81,13 @@ func TestAuthorizationHeaderExtractor(t *testing.T) {
 		{name: "several spaces after the scheme", header: auth("Bearer     " + tok), wantToken: tok, wantStatus: 200},
 		{name: "surrounding spaces", header: auth("   Bearer " + tok + "   "), wantToken: tok, wantStatus: 200},
 		{name: "surrounding tabs", header: auth("\tBearer " + tok + "\t"), wantToken: tok, wantStatus: 200},
-		{name: "Bearer alone", header: auth("Bearer"), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
-		{name: "Bearer and spaces", header: auth("Bearer   "), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
-		{name: "bearer alone, lower case", header: auth("bearer"), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
-		{name: "two Authorization headers", header: auth("Bearer "+tok, "Bearer "+tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
-		{name: "two Authorization headers, one Basic", header: auth("Basic dXNlcjpwYXNz", "Bearer "+tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
-		{name: "space inside the token", header: auth("Bearer " + tok[:20] + " " + tok[20:]), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
-		{name: "tab inside the token", header: auth("Bearer " + tok[:20] + "\t" + tok[20:]), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
+		{name: "Bearer alone", header: auth("Bearer"), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "bearer scheme without a token"},
+		{name: "Bearer and spaces", header: auth("Bearer   "), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "bearer scheme without a token"},
+		{name: "bearer alone, lower case", header: auth("bearer"), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "bearer scheme without a token"},
+		{name: "two Authorization headers", header: auth("Bearer "+tok, "Bearer "+tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "more than one Authorization header"},
+		{name: "two Authorization headers, one Basic", header: auth("Basic dXNlcjpwYXNz", "Bearer "+tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "more than one Authorization header"},
+		{name: "space inside the token", header: auth("Bearer " + tok[:20] + " " + tok[20:]), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "bearer token contains white space"},
+		{name: "tab inside the token", header: auth("Bearer " + tok[:20] + "\t" + tok[20:]), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "bearer token contains white space"},
 		{name: "Basic", header: auth("Basic dXNlcjpwYXNz"), wantStatus: 401},
 		{name: "Digest", header: auth(`Digest username="u", realm="r"`), wantStatus: 401},
 		{name: "DPoP", header: auth("DPoP " + tok), wantStatus: 401},
@@ -105,7 +108,7 @@ func TestHeaderExtractor(t *testing.T) {
 		{name: "empty value", header: http.Header{"X-Access-Token": {""}}, wantStatus: 401},
 		{name: "spaces only", header: http.Header{"X-Access-Token": {"   "}}, wantStatus: 401},
 		{name: "absent", header: http.Header{"Authorization": {"Bearer " + tok}}, wantStatus: 401},
-		{name: "twice", header: http.Header{"X-Access-Token": {tok, tok}}, wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
+		{name: "twice", header: http.Header{"X-Access-Token": {tok, tok}}, wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "more than one X-Access-Token header"},
 		// The whole value is the token: a scheme is not stripped.
 		{name: "with a Bearer scheme", header: http.Header{"X-Access-Token": {"Bearer " + tok}}, wantToken: "Bearer " + tok, wantStatus: 401},
 	})
@@ -126,9 +129,9 @@ func TestCookieExtractor(t *testing.T) {
 		{name: "name is case-sensitive", header: cookie("AT=" + tok), wantStatus: 401},
 		{name: "name is not a prefix match", header: cookie("at2=" + tok), wantStatus: 401},
 		{name: "no Cookie header", wantStatus: 401},
-		{name: "twice in one header", header: cookie("at=" + tok + "; at=" + tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
-		{name: "twice, once empty", header: cookie("at=; at=" + tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
-		{name: "twice across Cookie headers", header: cookie("at="+tok, "at="+tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
+		{name: "twice in one header", header: cookie("at=" + tok + "; at=" + tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "more than one at cookie"},
+		{name: "twice, once empty", header: cookie("at=; at=" + tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "more than one at cookie"},
+		{name: "twice across Cookie headers", header: cookie("at="+tok, "at="+tok), wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "more than one at cookie"},
 	})
 }
 
@@ -140,7 +143,7 @@ func TestInsecureQueryExtractor(t *testing.T) {
 		{name: "empty", query: "?access_token=", wantStatus: 401},
 		{name: "absent", query: "?token=" + tok, wantStatus: 401},
 		{name: "no query", wantStatus: 401},
-		{name: "twice", query: "?access_token=" + tok + "&access_token=" + tok, wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400},
+		{name: "twice", query: "?access_token=" + tok + "&access_token=" + tok, wantErr: jwtguard.ErrMalformedRequest, wantStatus: 400, wantDesc: "more than one access_token query parameter"},
 	})
 
 	t.Run("not read by default", func(t *testing.T) {
@@ -193,6 +196,7 @@ func TestExtractorFunc(t *testing.T) {
 			}
 			got := htRecord(htNew(t, jwtguard.WithExtractors(e)).Handler(&htEcho{}), r)
 			assert.Equal(t, tt.wantStatus, got.status)
+			assert.NotContains(t, got.body, "boom", "the application's error never reaches the client")
 		})
 	}
 }
@@ -286,7 +290,8 @@ func TestExtractorChain(t *testing.T) {
 		require.NoError(t, err)
 		client := &http.Client{Jar: htJar(t, u, &http.Cookie{Name: "at", Value: tok, Path: "/"}), Transport: srv.Client().Transport}
 		got := htDo(t, client, http.MethodGet, srv.URL, http.Header{"Authorization": {"Bearer " + tok}})
-		htAssertResponse(t, got, http.StatusBadRequest, htBadRequest, htBadRequestObj)
+		htAssertResponse(t, got, http.StatusBadRequest, htChallenge("invalid_request", "token in more than one place: send it in one only"),
+			htBody("invalid_request", "token in more than one place: send it in one only"))
 		got = htDo(t, client, http.MethodGet, srv.URL, nil)
 		htAssertResponse(t, got, http.StatusOK, "", "sub=user-1")
 		assert.Equal(t, int64(1), echo.calls.Load())

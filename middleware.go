@@ -30,6 +30,7 @@ type Middleware struct {
 	store         Store       // nil: no revocation check
 	csrf          csrfGuard   // for tokens from cookies
 	cache         *tokenCache // nil: no cache
+	errNoType     error       // names the type claim
 }
 
 // New returns a Middleware configured by opts. It checks the whole
@@ -64,10 +65,11 @@ func New(opts ...Option) (*Middleware, error) {
 		onSuccess:     c.onSuccess,
 		onFailure:     c.onFailure,
 		authPreflight: c.authPreflight,
-		responses:     newResponses(c.realm),
 		store:         c.store,
 		csrf:          newCSRFGuard(c.csrf),
+		errNoType:     missingClaim(ErrTokenType, c.typeClaim),
 	}
+	m.responses = newResponses(c.realm, m.errNoType, m.csrf.missing)
 	if c.cache != nil {
 		m.cache = newTokenCache(c.cache, c.cloneClaims)
 	}
@@ -165,7 +167,7 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 // itself when there are none, so it can protect a route on its own.
 func (m *Middleware) RequireScope(scopes ...string) func(http.Handler) http.Handler {
 	scopes = strings.Fields(strings.Join(scopes, " "))
-	return m.require(strings.Join(scopes, " "), func(claims any) bool {
+	return m.require(m.responses.insufficient(strings.Join(scopes, " ")), func(claims any) bool {
 		c, ok := claims.(scoped)
 		if !ok {
 			return false
@@ -181,9 +183,10 @@ func (m *Middleware) RequireScope(scopes ...string) func(http.Handler) http.Hand
 
 // RequireRole is [Middleware.RequireScope] for roles: the claims must have
 // every one of roles (HasRole, which [Claims] implements for the "roles"
-// claim).
+// claim); otherwise it answers 403 insufficient_scope with the description
+// "role required: admin" ("roles required: …" for several).
 func (m *Middleware) RequireRole(roles ...string) func(http.Handler) http.Handler {
-	return m.require("", func(claims any) bool {
+	return m.require(m.responses.insufficientRoles(roles), func(claims any) bool {
 		c, ok := claims.(roled)
 		if !ok {
 			return false
@@ -197,8 +200,7 @@ func (m *Middleware) RequireRole(roles ...string) func(http.Handler) http.Handle
 	})
 }
 
-func (m *Middleware) require(scope string, allowed func(claims any) bool) func(http.Handler) http.Handler {
-	denied := m.responses.insufficient(scope)
+func (m *Middleware) require(denied error, allowed func(claims any) bool) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		mustHandler(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -156,10 +156,13 @@ func htBody(code, description string) string {
 // The default bodies of the responses that do not depend on the token.
 var (
 	htNoTokenBody   = htBody("unauthorized", "a bearer token is required")
-	htBadRequest    = htChallenge("invalid_request", "malformed request")
-	htBadRequestObj = htBody("invalid_request", "malformed request")
 	htForbiddenBody = htBody("insufficient_scope", "insufficient scope")
 )
+
+// htBadRequest and htBadRequestObj are the challenge and body of a 400
+// described by desc.
+func htBadRequest(desc string) string    { return htChallenge("invalid_request", desc) }
+func htBadRequestObj(desc string) string { return htBody("invalid_request", desc) }
 
 // htAssertResponse checks a response against the expected status, challenge
 // and body. A body starting with "{" is compared as JSON, with the headers
@@ -201,9 +204,9 @@ func TestHandlerHeaderPath(t *testing.T) {
 		{name: "scheme in lower case", header: http.Header{"Authorization": {"bearer " + good}}, wantStatus: 200, wantBody: "sub=user-1"},
 		{name: "no Authorization header", wantStatus: 401, wantChallenge: htBare, wantBody: htNoTokenBody},
 		{name: "Basic scheme", header: http.Header{"Authorization": {"Basic dXNlcjpwYXNz"}}, wantStatus: 401, wantChallenge: htBare, wantBody: htNoTokenBody},
-		{name: "Bearer alone", header: http.Header{"Authorization": {"Bearer"}}, wantStatus: 400, wantChallenge: htBadRequest, wantBody: htBadRequestObj},
-		{name: "two Authorization headers", header: http.Header{"Authorization": {"Bearer " + good, "Bearer " + good}}, wantStatus: 400, wantChallenge: htBadRequest, wantBody: htBadRequestObj},
-		{name: "space inside the token", header: http.Header{"Authorization": {"Bearer " + good[:10] + " " + good[10:]}}, wantStatus: 400, wantChallenge: htBadRequest, wantBody: htBadRequestObj},
+		{name: "Bearer alone", header: http.Header{"Authorization": {"Bearer"}}, wantStatus: 400, wantChallenge: htBadRequest("bearer scheme without a token"), wantBody: htBadRequestObj("bearer scheme without a token")},
+		{name: "two Authorization headers", header: http.Header{"Authorization": {"Bearer " + good, "Bearer " + good}}, wantStatus: 400, wantChallenge: htBadRequest("more than one Authorization header"), wantBody: htBadRequestObj("more than one Authorization header")},
+		{name: "space inside the token", header: http.Header{"Authorization": {"Bearer " + good[:10] + " " + good[10:]}}, wantStatus: 400, wantChallenge: htBadRequest("bearer token contains white space"), wantBody: htBadRequestObj("bearer token contains white space")},
 		{name: "expired", header: http.Header{"Authorization": {"Bearer " + htToken(t, map[string]any{"exp": testNow.Add(-time.Minute).Unix()})}}, wantStatus: 401, wantChallenge: htChallenge("invalid_token", "token expired"), wantBody: htBody("invalid_token", "token expired")},
 		{name: "signed with another secret", header: http.Header{"Authorization": {"Bearer " + sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-32"), htClaims(nil), nil)}}, wantStatus: 401, wantChallenge: htChallenge("invalid_token", "invalid signature"), wantBody: htBody("invalid_token", "invalid signature")},
 		{name: "refresh token", header: http.Header{"Authorization": {"Bearer " + htToken(t, map[string]any{"type": "refresh"})}}, wantStatus: 401, wantChallenge: htChallenge("invalid_token", "wrong token type"), wantBody: htBody("invalid_token", "wrong token type")},
@@ -257,11 +260,11 @@ func TestHandlerCookiePath(t *testing.T) {
 				{Name: name, Value: good, Path: "/"},
 				{Name: name, Value: expired, Path: "/private"},
 			},
-			path: "/private/1", wantStatus: 400, wantChallenge: htBadRequest, wantBody: htBadRequestObj,
+			path: "/private/1", wantStatus: 400, wantChallenge: htBadRequest("more than one " + name + " cookie"), wantBody: htBadRequestObj("more than one " + name + " cookie"),
 		},
 		{name: "header: quoted value", header: http.Header{"Cookie": {name + `="` + good + `"`}}, wantStatus: 200, wantBody: "sub=user-1"},
 		{name: "header: among other cookies", header: http.Header{"Cookie": {"a=b; " + name + "=" + good + "; c=d"}}, wantStatus: 200, wantBody: "sub=user-1"},
-		{name: "header: two cookies of the name", header: http.Header{"Cookie": {name + "=" + good + "; " + name + "=" + good}}, wantStatus: 400, wantChallenge: htBadRequest, wantBody: htBadRequestObj},
+		{name: "header: two cookies of the name", header: http.Header{"Cookie": {name + "=" + good + "; " + name + "=" + good}}, wantStatus: 400, wantChallenge: htBadRequest("more than one " + name + " cookie"), wantBody: htBadRequestObj("more than one " + name + " cookie")},
 		{name: "header: empty cookie", header: http.Header{"Cookie": {name + "="}}, wantStatus: 401, wantChallenge: htBare, wantBody: htNoTokenBody},
 		{name: "header: Authorization is not a configured source", header: http.Header{"Authorization": {"Bearer " + good}}, wantStatus: 401, wantChallenge: htBare, wantBody: htNoTokenBody},
 	}
@@ -356,7 +359,7 @@ func TestOptional(t *testing.T) {
 		{name: "good token passes with claims", header: http.Header{"Authorization": {"Bearer " + htToken(t, nil)}}, wantStatus: 200, wantBody: "sub=user-1"},
 		{name: "bad token is rejected", header: http.Header{"Authorization": {"Bearer " + htToken(t, map[string]any{"exp": testNow.Unix()})}}, wantStatus: 401, wantChallenge: htChallenge("invalid_token", "token expired"), wantBody: htBody("invalid_token", "token expired")},
 		{name: "garbage token is rejected", header: http.Header{"Authorization": {"Bearer x.y.z"}}, wantStatus: 401, wantChallenge: htChallenge("invalid_token", "malformed token"), wantBody: htBody("invalid_token", "malformed token")},
-		{name: "malformed request is rejected", header: http.Header{"Authorization": {"Bearer"}}, wantStatus: 400, wantChallenge: htBadRequest, wantBody: htBadRequestObj},
+		{name: "malformed request is rejected", header: http.Header{"Authorization": {"Bearer"}}, wantStatus: 400, wantChallenge: htBadRequest("bearer scheme without a token"), wantBody: htBadRequestObj("bearer scheme without a token")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -400,16 +403,20 @@ func TestRequireScopeAndRole(t *testing.T) {
 		{name: "scope prefix is not the scope", wrap: nested(mw.RequireScope("orders")), authorization: good, wantStatus: 403, wantChallenge: forbidden("orders"), wantBody: htForbiddenBody},
 		{name: "no scopes required denies", wrap: nested(mw.RequireScope()), authorization: good, wantStatus: 403, wantChallenge: forbidden(""), wantBody: htForbiddenBody},
 		{name: "nested role granted", wrap: nested(mw.RequireRole("reader")), authorization: good, wantStatus: 200, wantBody: "sub=user-1"},
-		{name: "nested role missing, no scope in the challenge", wrap: nested(mw.RequireRole("admin")), authorization: good, wantStatus: 403, wantChallenge: forbidden(""), wantBody: htForbiddenBody},
+		{name: "nested role missing, named, no scope in the challenge", wrap: nested(mw.RequireRole("admin")), authorization: good, wantStatus: 403,
+			wantChallenge: htChallenge("insufficient_scope", "role required: admin"), wantBody: htBody("insufficient_scope", "role required: admin")},
+		{name: "nested roles, one missing, named", wrap: nested(mw.RequireRole("reader", "admin")), authorization: good, wantStatus: 403,
+			wantChallenge: htChallenge("insufficient_scope", "roles required: reader admin"), wantBody: htBody("insufficient_scope", "roles required: reader admin")},
 		{name: "no roles required denies", wrap: nested(mw.RequireRole()), authorization: good, wantStatus: 403, wantChallenge: forbidden(""), wantBody: htForbiddenBody},
 		{name: "nested: no token stops at Handler", wrap: nested(mw.RequireScope("admin")), wantStatus: 401, wantChallenge: htBare, wantBody: htNoTokenBody},
 		{name: "standalone scope granted", wrap: mw.RequireScope("orders:write"), authorization: good, wantStatus: 200, wantBody: "sub=user-1"},
 		{name: "standalone scope missing", wrap: mw.RequireScope("admin"), authorization: good, wantStatus: 403, wantChallenge: forbidden("admin"), wantBody: htForbiddenBody},
 		{name: "standalone scope, no token", wrap: mw.RequireScope("orders:read"), wantStatus: 401, wantChallenge: htBare, wantBody: htNoTokenBody},
 		{name: "standalone scope, expired token", wrap: mw.RequireScope("orders:read"), authorization: "Bearer " + htToken(t, map[string]any{"exp": testNow.Unix() - 1}), wantStatus: 401, wantChallenge: htChallenge("invalid_token", "token expired"), wantBody: htBody("invalid_token", "token expired")},
-		{name: "standalone scope, Bearer alone", wrap: mw.RequireScope("orders:read"), authorization: "Bearer", wantStatus: 400, wantChallenge: htBadRequest, wantBody: htBadRequestObj},
+		{name: "standalone scope, Bearer alone", wrap: mw.RequireScope("orders:read"), authorization: "Bearer", wantStatus: 400, wantChallenge: htBadRequest("bearer scheme without a token"), wantBody: htBadRequestObj("bearer scheme without a token")},
 		{name: "standalone role granted", wrap: mw.RequireRole("reader"), authorization: good, wantStatus: 200, wantBody: "sub=user-1"},
-		{name: "standalone role missing", wrap: mw.RequireRole("admin"), authorization: good, wantStatus: 403, wantChallenge: forbidden(""), wantBody: htForbiddenBody},
+		{name: "standalone role missing", wrap: mw.RequireRole("admin"), authorization: good, wantStatus: 403,
+			wantChallenge: htChallenge("insufficient_scope", "role required: admin"), wantBody: htBody("insufficient_scope", "role required: admin")},
 		{name: "inside Optional: no token still needs one", wrap: func(h http.Handler) http.Handler { return mw.Optional(mw.RequireScope("orders:read")(h)) }, wantStatus: 401, wantChallenge: htBare, wantBody: htNoTokenBody},
 		{name: "inside Optional: token with the scope", wrap: func(h http.Handler) http.Handler { return mw.Optional(mw.RequireScope("orders:read")(h)) }, authorization: good, wantStatus: 200, wantBody: "sub=user-1"},
 	}

@@ -666,7 +666,7 @@ func (m *Middleware) checkType(h *header, cv *claimView) error {
 		return nil
 	}
 	if !cv.hasType {
-		return errNoType
+		return m.errNoType
 	}
 	if !cv.typ.is(m.tokenType) {
 		return errType
