@@ -2,6 +2,7 @@ package jwtguard
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
@@ -30,7 +31,24 @@ const (
 	bodyOnly       cookieMode = iota // JSON body only
 	cookiesOnly                      // cookies, no tokens in the body
 	cookiesAndBody                   // both
+	perClient                        // cookies for browsers, the body for other clients
 )
+
+// maxCookieSize is the most a browser keeps of a cookie's name plus value
+// (RFC 6265bis §5.6, the "name-and-value" limit): a larger cookie is
+// dropped, silently.
+const maxCookieSize = 4096
+
+// fit refuses a pair whose cookies browsers would drop.
+func (tc *tokenCookies) fit(pair *TokenPair) error {
+	for _, c := range [...]struct{ name, value string }{{tc.access, pair.AccessToken}, {tc.refresh, pair.RefreshToken}} {
+		if n := len(c.name) + len(c.value); n > maxCookieSize {
+			return fmt.Errorf("%w: the %s cookie would be %d bytes (name and value), over the %d browsers keep: carry fewer or shorter claims in cookie mode",
+				ErrCannotIssue, c.name, n, maxCookieSize)
+		}
+	}
+	return nil
+}
 
 // tokenCookies writes and clears the token cookies.
 type tokenCookies struct {

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -209,15 +211,24 @@ func (i *Issuer) Issue(ctx context.Context, subject string, claims map[string]an
 	return i.issue(ctx, subject, claims, fid)
 }
 
+// ErrCannotIssue is matched by the error of [Issuer.Issue] for a pair it
+// refuses to mint, rather than mint tokens that would fail later: an empty
+// subject, an extra claim that the issuer sets itself or that the verifier
+// would refuse (the message names the claim and the JSON type it needs), a
+// token over [DefaultMaxTokenSize], or, in cookie mode, a cookie over the
+// 4096 bytes browsers keep. The login and refresh handlers answer it with
+// 500 server_error, and report it to the failure hook and the logger: it is
+// a bug of the application (its [LoginFunc] or [RefreshFunc]), not of the
+// client.
+var ErrCannotIssue = errors.New("jwtguard: cannot issue token")
+
 // issue mints a pair of family fid.
 func (i *Issuer) issue(_ context.Context, subject string, claims map[string]any, fid string) (*TokenPair, error) {
 	if subject == "" {
-		return nil, errors.New("jwtguard: issue: empty subject")
+		return nil, fmt.Errorf("%w: empty subject: the subject is the user's stable ID", ErrCannotIssue)
 	}
-	for name := range claims {
-		if reservedClaim(name) {
-			return nil, fmt.Errorf("jwtguard: issue: claim %q is set by the issuer", name)
-		}
+	if err := checkClaims(claims); err != nil {
+		return nil, err
 	}
 	key, err := i.keys.signingKey()
 	if err != nil {
@@ -257,13 +268,12 @@ func (i *Issuer) mint(key *signingKey, subject string, extra map[string]any, fid
 	payload["fid"] = fid
 	pb, err := json.Marshal(payload)
 	if err != nil {
-		return "", fmt.Errorf("jwtguard: issue: claims: %w", err)
+		return "", fmt.Errorf("%w: claims: %w", ErrCannotIssue, err)
 	}
 	// What the verifier would refuse is refused here, not at the first
-	// request: claims of the wrong JSON type, names that differ only in
-	// case.
+	// request (checkClaims has named the claim of most such problems).
 	if _, err := scanClaims(pb, DefaultTypeClaim, nil); err != nil {
-		return "", fmt.Errorf("jwtguard: issue: claims would not verify: %w", err)
+		return "", fmt.Errorf("%w: claims would not verify: %w", ErrCannotIssue, err)
 	}
 	typHeader := AccessTokenTyp
 	if typ == TypeRefresh {
@@ -285,9 +295,67 @@ func (i *Issuer) mint(key *signingKey, subject string, extra map[string]any, fid
 	}
 	token := input + "." + enc.EncodeToString(sig)
 	if len(token) > DefaultMaxTokenSize {
-		return "", fmt.Errorf("jwtguard: issue: token is %d bytes, over the %d verifiers accept", len(token), DefaultMaxTokenSize)
+		return "", fmt.Errorf("%w: the %s token is %d bytes, over the %d verifiers accept: carry fewer or shorter claims",
+			ErrCannotIssue, typ, len(token), DefaultMaxTokenSize)
 	}
 	return token, nil
+}
+
+// checkClaims refuses, naming it, the first extra claim (in name order)
+// that the issuer sets itself, that cannot be encoded as JSON, or that the
+// verifier would refuse: a name that differs from a claim the package reads
+// only in case, or "roles" or "scope" of another JSON type.
+func checkClaims(claims map[string]any) error {
+	names := slices.Sorted(maps.Keys(claims))
+	for i, name := range names {
+		if reservedClaim(name) {
+			return fmt.Errorf("%w: claim %q is set by the issuer", ErrCannotIssue, name)
+		}
+		for _, other := range names[i+1:] {
+			if strings.EqualFold(name, other) {
+				return fmt.Errorf("%w: claims %q and %q differ only in case, which verifiers refuse", ErrCannotIssue, name, other)
+			}
+		}
+		for _, k := range knownNames {
+			if name != k && strings.EqualFold(name, k) {
+				return fmt.Errorf("%w: claim %q differs from %q only in case, which verifiers refuse", ErrCannotIssue, name, k)
+			}
+		}
+		b, err := json.Marshal(claims[name])
+		if err != nil {
+			return fmt.Errorf("%w: claim %q cannot be encoded as JSON: %w", ErrCannotIssue, name, err)
+		}
+		switch name {
+		case "roles":
+			s := scanner{b: b}
+			if _, ok := s.stringArray("", nil); !ok || !s.end() {
+				return fmt.Errorf("%w: claim \"roles\" must be a JSON array of strings (such as []string{\"admin\"}), got %s",
+					ErrCannotIssue, jsonKind(b))
+			}
+		case "scope":
+			if b[0] != '"' {
+				return fmt.Errorf("%w: claim \"scope\" must be a JSON string of space-separated scopes, got %s", ErrCannotIssue, jsonKind(b))
+			}
+		}
+	}
+	return nil
+}
+
+// jsonKind names the JSON type of the encoded value b.
+func jsonKind(b []byte) string {
+	switch b[0] {
+	case '"':
+		return "a string"
+	case '[':
+		return "an array with an element that is not a string"
+	case '{':
+		return "an object"
+	case 't', 'f':
+		return "a boolean"
+	case 'n':
+		return "null"
+	}
+	return "a number"
 }
 
 // reservedClaim reports whether name is, or differs only in case from, a

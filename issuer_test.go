@@ -141,27 +141,32 @@ func TestIssuerSignsWithEveryKeyType(t *testing.T) {
 func TestIssueRefusesClaims(t *testing.T) {
 	l := newLifecycle(t)
 	tests := []struct {
-		name   string
-		sub    string
-		claims map[string]any
+		name    string
+		sub     string
+		claims  map[string]any
+		wantErr string // the message names the claim and what it needs
 	}{
-		{"empty subject", "", nil},
-		{"sets iss", "u", map[string]any{"iss": "evil"}},
-		{"sets exp", "u", map[string]any{"exp": 1}},
-		{"sets type", "u", map[string]any{"type": "refresh"}},
-		{"sets fid", "u", map[string]any{"fid": "x"}},
-		{"case variant of sub", "u", map[string]any{"Sub": "root"}},
-		{"case variant of roles", "u", map[string]any{"Roles": []string{"admin"}}},
-		{"roles not strings", "u", map[string]any{"roles": "admin"}},
-		{"scope not a string", "u", map[string]any{"scope": []string{"a"}}},
-		{"two names one field", "u", map[string]any{"name": "a", "NAME": "b"}},
-		{"not JSON", "u", map[string]any{"f": func() {}}},
-		{"too large", "u", map[string]any{"blob": string(make([]byte, 4096))}},
+		{"empty subject", "", nil, "empty subject"},
+		{"sets iss", "u", map[string]any{"iss": "evil"}, `claim "iss" is set by the issuer`},
+		{"sets exp", "u", map[string]any{"exp": 1}, `claim "exp" is set by the issuer`},
+		{"sets type", "u", map[string]any{"type": "refresh"}, `claim "type" is set by the issuer`},
+		{"sets fid", "u", map[string]any{"fid": "x"}, `claim "fid" is set by the issuer`},
+		{"case variant of sub", "u", map[string]any{"Sub": "root"}, `claim "Sub" is set by the issuer`},
+		{"case variant of roles", "u", map[string]any{"Roles": []string{"admin"}}, `claim "Roles" differs from "roles" only in case`},
+		{"roles a string", "u", map[string]any{"roles": "admin"}, `claim "roles" must be a JSON array of strings (such as []string{"admin"}), got a string`},
+		{"roles numbers", "u", map[string]any{"roles": []int{1}}, `claim "roles" must be a JSON array of strings (such as []string{"admin"}), got an array with an element that is not a string`},
+		{"roles an object", "u", map[string]any{"roles": map[string]bool{"admin": true}}, `claim "roles" must be a JSON array of strings (such as []string{"admin"}), got an object`},
+		{"scope not a string", "u", map[string]any{"scope": []string{"a"}}, `claim "scope" must be a JSON string of space-separated scopes, got an array`},
+		{"scope a number", "u", map[string]any{"scope": 3}, `claim "scope" must be a JSON string of space-separated scopes, got a number`},
+		{"two names one field", "u", map[string]any{"name": "a", "NAME": "b"}, `claims "NAME" and "name" differ only in case`},
+		{"not JSON", "u", map[string]any{"f": func() {}}, `claim "f" cannot be encoded as JSON`},
+		{"too large", "u", map[string]any{"blob": string(make([]byte, 4096))}, "the access token is"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pair, err := l.issuer.Issue(context.Background(), tt.sub, tt.claims)
-			require.Error(t, err)
+			require.ErrorIs(t, err, jwtguard.ErrCannotIssue)
+			assert.Contains(t, err.Error(), tt.wantErr)
 			assert.Nil(t, pair)
 		})
 	}

@@ -209,6 +209,7 @@ func TestLoginHandler(t *testing.T) {
 		return r
 	}
 	good := map[string]string{"username": "alice", "password": alicePass}
+	bad := func(desc string) string { return `{"error":"invalid_request","error_description":"` + desc + `"}` }
 	tests := []struct {
 		name     string
 		req      *http.Request
@@ -224,20 +225,31 @@ func TestLoginHandler(t *testing.T) {
 			wantBody: `{"error":"invalid_grant","error_description":"invalid username or password"}`},
 		{name: "unknown user", req: jsonRequest(t, "POST", "/login", map[string]string{"username": "mallory", "password": "nope"}), want: 401,
 			wantBody: `{"error":"invalid_grant","error_description":"invalid username or password"}`},
-		{name: "wrong grant_type", req: form(url.Values{"grant_type": {"client_credentials"}, "username": {"alice"}, "password": {alicePass}}), want: 400},
+		{name: "wrong grant_type", req: form(url.Values{"grant_type": {"client_credentials"}, "username": {"alice"}, "password": {alicePass}}), want: 400,
+			wantBody: bad("unsupported grant_type: only password is accepted")},
 		{name: "missing password", req: jsonRequest(t, "POST", "/login", map[string]string{"username": "alice"}), want: 400,
-			wantBody: `{"error":"invalid_request","error_description":"malformed request"}`},
-		{name: "empty username", req: jsonRequest(t, "POST", "/login", map[string]string{"username": "", "password": "x"}), want: 400},
-		{name: "password not a string", req: raw("application/json", `{"username":"alice","password":123}`), want: 400},
-		{name: "duplicate member", req: raw("application/json", `{"username":"bob","password":"x","username":"alice"}`), want: 400},
-		{name: "duplicate member in other case", req: raw("application/json", `{"username":"alice","password":"x","Password":"y"}`), want: 400},
-		{name: "duplicate form field", req: form(url.Values{"username": {"alice", "bob"}, "password": {alicePass}}), want: 400},
-		{name: "truncated JSON", req: raw("application/json", `{"username":"alice",`), want: 400},
-		{name: "JSON array", req: raw("application/json", `["alice"]`), want: 400},
-		{name: "trailing data", req: raw("application/json", mustJSON(t, good)+`{}`), want: 400},
-		{name: "invalid UTF-8", req: raw("application/json", "{\"username\":\"\xff\",\"password\":\"x\"}"), want: 400},
-		{name: "empty JSON body", req: raw("application/json", ""), want: 400},
-		{name: "no body", req: raw("", ""), want: 400},
+			wantBody: bad("username and password are required")},
+		{name: "email instead of username", req: jsonRequest(t, "POST", "/login", map[string]string{"email": "alice@example.com", "password": "x"}), want: 400,
+			wantBody: bad("username and password are required: send the email as username")},
+		{name: "empty username", req: jsonRequest(t, "POST", "/login", map[string]string{"username": "", "password": "x"}), want: 400,
+			wantBody: bad("username and password are required")},
+		{name: "password not a string", req: raw("application/json", `{"username":"alice","password":123}`), want: 400,
+			wantBody: bad("field password must be a string")},
+		{name: "duplicate member", req: raw("application/json", `{"username":"bob","password":"x","username":"alice"}`), want: 400,
+			wantBody: bad("body has a field twice, too many fields or too deep a nesting")},
+		{name: "duplicate member in other case", req: raw("application/json", `{"username":"alice","password":"x","Password":"y"}`), want: 400,
+			wantBody: bad("body has a field twice, too many fields or too deep a nesting")},
+		{name: "duplicate form field", req: form(url.Values{"username": {"alice", "bob"}, "password": {alicePass}}), want: 400,
+			wantBody: bad("field username is given twice")},
+		{name: "broken form", req: raw("application/x-www-form-urlencoded", "username=%zz"), want: 400, wantBody: bad("body is not a valid form")},
+		{name: "truncated JSON", req: raw("application/json", `{"username":"alice",`), want: 400, wantBody: bad("body is not valid JSON")},
+		{name: "JSON array", req: raw("application/json", `["alice"]`), want: 400, wantBody: bad("body must be a JSON object")},
+		{name: "trailing data", req: raw("application/json", mustJSON(t, good)+`{}`), want: 400, wantBody: bad("body is not valid JSON")},
+		{name: "invalid UTF-8", req: raw("application/json", "{\"username\":\"\xff\",\"password\":\"x\"}"), want: 400,
+			wantBody: bad("body is not valid UTF-8")},
+		{name: "empty JSON body", req: raw("application/json", ""), want: 400, wantBody: bad("username and password are required")},
+		{name: "empty JSON object", req: raw("application/json", "{}"), want: 400, wantBody: bad("username and password are required")},
+		{name: "no body", req: raw("", ""), want: 400, wantBody: bad("username and password are required")},
 		{name: "text/plain", req: raw("text/plain", mustJSON(t, good)), want: 415},
 		{name: "body without content type", req: raw("", mustJSON(t, good)), want: 415},
 		{name: "too large", req: raw("application/json", `{"username":"alice","password":"`+strings.Repeat("a", 20<<10)+`"}`), want: 413},
@@ -321,7 +333,7 @@ func TestRefreshHandler(t *testing.T) {
 		{name: "form with grant_type", want: 200, req: func(p tokenBody) *http.Request {
 			return formRequest("POST", "/", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {p.RefreshToken}})
 		}},
-		{name: "form, another grant_type", want: 400, req: func(p tokenBody) *http.Request {
+		{name: "form, another grant_type", want: 400, wantDesc: "unsupported grant_type: only refresh_token is accepted", req: func(p tokenBody) *http.Request {
 			return formRequest("POST", "/", url.Values{"grant_type": {"password"}, "refresh_token": {p.RefreshToken}})
 		}},
 		{name: "GET", want: 405, req: func(p tokenBody) *http.Request {
@@ -330,8 +342,21 @@ func TestRefreshHandler(t *testing.T) {
 		{name: "PUT", want: 405, req: func(p tokenBody) *http.Request {
 			return jsonRequest(t, "PUT", "/", map[string]string{"refresh_token": p.RefreshToken})
 		}},
-		{name: "no token", want: 401, req: func(tokenBody) *http.Request {
+		{name: "no token", want: 400, wantDesc: "refresh_token is required: send it as a field of a JSON or form body", req: func(tokenBody) *http.Request {
 			return jsonRequest(t, "POST", "/", map[string]string{})
+		}},
+		{name: "empty body", want: 400, wantDesc: "refresh_token is required: send it as a field of a JSON or form body", req: func(tokenBody) *http.Request {
+			return httptest.NewRequest("POST", "/", nil)
+		}},
+		{name: "broken JSON", want: 400, wantDesc: "body is not valid JSON", req: func(tokenBody) *http.Request {
+			r := httptest.NewRequest("POST", "/", strings.NewReader(`{"refresh_token":`))
+			r.Header.Set("Content-Type", "application/json")
+			return r
+		}},
+		{name: "token in the body and a bearer header", want: 200, req: func(p tokenBody) *http.Request {
+			r := jsonRequest(t, "POST", "/", map[string]string{"refresh_token": p.RefreshToken})
+			r.Header.Set("Authorization", "Bearer "+p.AccessToken)
+			return r
 		}},
 		{name: "access token", want: 401, wantDesc: "wrong token type", req: func(p tokenBody) *http.Request {
 			return jsonRequest(t, "POST", "/", map[string]string{"refresh_token": p.AccessToken})
@@ -339,17 +364,19 @@ func TestRefreshHandler(t *testing.T) {
 		{name: "garbage", want: 401, wantDesc: "malformed token", req: func(tokenBody) *http.Request {
 			return jsonRequest(t, "POST", "/", map[string]string{"refresh_token": "a.b.c"})
 		}},
-		{name: "refresh token as bearer header is not read", want: 401, req: func(p tokenBody) *http.Request {
-			r := httptest.NewRequest("POST", "/", nil)
-			r.Header.Set("Authorization", "Bearer "+p.RefreshToken)
-			return r
-		}},
-		{name: "refresh cookie ignored without cookie mode", want: 401, req: func(p tokenBody) *http.Request {
-			r := httptest.NewRequest("POST", "/", nil)
-			r.AddCookie(&http.Cookie{Name: jwtguard.RefreshCookieName, Value: p.RefreshToken})
-			return r
-		}},
-		{name: "token not a string", want: 400, req: func(tokenBody) *http.Request {
+		{name: "refresh token as bearer header is not read", want: 400,
+			wantDesc: "the refresh token goes in the body as refresh_token, not in the Authorization header", req: func(p tokenBody) *http.Request {
+				r := httptest.NewRequest("POST", "/", nil)
+				r.Header.Set("Authorization", "Bearer "+p.RefreshToken)
+				return r
+			}},
+		{name: "refresh cookie ignored without cookie mode", want: 400,
+			wantDesc: "refresh_token is required: send it as a field of a JSON or form body", req: func(p tokenBody) *http.Request {
+				r := httptest.NewRequest("POST", "/", nil)
+				r.AddCookie(&http.Cookie{Name: jwtguard.RefreshCookieName, Value: p.RefreshToken})
+				return r
+			}},
+		{name: "token not a string", want: 400, wantDesc: "field refresh_token must be a string", req: func(tokenBody) *http.Request {
 			return jsonRequest(t, "POST", "/", map[string]any{"refresh_token": 1})
 		}},
 	}
@@ -363,7 +390,12 @@ func TestRefreshHandler(t *testing.T) {
 				assert.Equal(t, "POST", w.Header().Get("Allow"))
 			}
 			if tt.wantDesc != "" {
-				assert.Contains(t, w.Header().Get("WWW-Authenticate"), `error="invalid_token", error_description="`+tt.wantDesc+`"`)
+				assert.Contains(t, w.Header().Get("WWW-Authenticate"), `error_description="`+tt.wantDesc+`"`)
+				var e struct {
+					Description string `json:"error_description"`
+				}
+				require.NoError(t, json.Unmarshal(w.Body.Bytes(), &e))
+				assert.Equal(t, tt.wantDesc, e.Description)
 			}
 			if tt.want != http.StatusOK {
 				return

@@ -17,14 +17,24 @@ import (
 // with Cache-Control: no-store; in cookie mode it sets the cookies and
 // leaves the tokens out of the body (or not, with [WithCookiesAndBody]).
 //
-// Errors, all JSON {"error", "error_description"}: 405 (with Allow: POST)
-// for another method; 415 for another content type; 413 for a body over the
-// limit; 400 invalid_request for a malformed body or a missing field; 401
-// invalid_grant for bad credentials, the same for an unknown user and a
-// wrong password; 503 when authenticate fails otherwise. In cookie mode a
-// login must also pass [http.CrossOriginProtection] (403), so that no other
-// site can log a browser into an account of its choosing; the custom header
-// of [CSRF] is not required, since no cookie authenticates a login.
+// With [WithCookiesForBrowsers], a request that carries the CSRF header
+// (X-Requested-With) is answered in cookies, any other in the body.
+//
+// Errors, all JSON {"error", "error_description"} whose description says
+// what to fix: 405 (with Allow: POST) for another method; 415 for another
+// content type; 413 for a body over the limit; 400 invalid_request for a
+// body that is not valid JSON or form ("body is not valid JSON"), a missing
+// field ("username and password are required"), or another grant_type
+// ("unsupported grant_type: only password is accepted"); 401 invalid_grant
+// for bad credentials, the same for an unknown user and a wrong password;
+// 503 when authenticate fails otherwise; 500 server_error when the issuer
+// cannot mint what authenticate returned ([ErrCannotIssue]: an empty
+// subject, a claim of the wrong JSON type such as "roles": "admin", tokens
+// too large for a cookie), reported to the failure hook and the logger
+// ([WithLogger]) with the claim named. A login answered in cookies must
+// also pass [http.CrossOriginProtection] (403), so that no other site can
+// log a browser into an account of its choosing; the custom header of
+// [CSRF] is not required, since no cookie authenticates a login.
 func (s *Sessions) LoginHandler(authenticate LoginFunc) http.Handler {
 	if authenticate == nil {
 		panic("jwtguard: nil LoginFunc")
@@ -40,20 +50,24 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate Lo
 	if err := post(r); err != nil {
 		return err
 	}
-	if s.mode != bodyOnly {
+	inCookies := s.loginInCookies(r)
+	if inCookies {
 		if err := s.mw.csrf.crossOrigin(r); err != nil {
 			return err
 		}
 	}
-	f, err := s.readFields(w, r, "username", "password", "grant_type")
+	f, err := s.readFields(w, r, "username", "password", "grant_type", "email")
 	if err != nil {
 		return err
 	}
 	if f["grant_type"] != "" && f["grant_type"] != "password" {
-		return errGrantType
+		return errLoginGrant
+	}
+	if f["username"] == "" && f["email"] != "" {
+		return errLoginEmail
 	}
 	if f["username"] == "" || f["password"] == "" {
-		return errMissing
+		return errLoginFields
 	}
 	subject, claims, err := authenticate(r.Context(), f["username"], f["password"])
 	switch {
@@ -63,9 +77,11 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate Lo
 		return fmt.Errorf("%w: login: %w", ErrUnavailable, err)
 	}
 	pair, err := s.issuer.Issue(r.Context(), subject, claims)
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrCannotIssue):
+		return fmt.Errorf("login: %w", err)
+	case err != nil:
 		return fmt.Errorf("%w: %w", errInternal, err)
 	}
-	s.writePair(w, pair)
-	return nil
+	return s.writePair(w, pair, inCookies)
 }

@@ -2,6 +2,7 @@ package jwtguard
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -25,6 +26,8 @@ type Middleware struct {
 	errorHandler  ErrorHandler
 	onSuccess     func(*http.Request, any)
 	onFailure     func(*http.Request, error)
+	logger        *slog.Logger
+	logLevel      slog.Level
 	authPreflight bool
 	responses     responses
 	store         Store       // nil: no revocation check
@@ -64,6 +67,8 @@ func New(opts ...Option) (*Middleware, error) {
 		errorHandler:  c.errorHandler,
 		onSuccess:     c.onSuccess,
 		onFailure:     c.onFailure,
+		logger:        c.logger,
+		logLevel:      c.logLevel,
 		authPreflight: c.authPreflight,
 		store:         c.store,
 		csrf:          newCSRFGuard(c.csrf),
@@ -242,11 +247,10 @@ func (m *Middleware) withClaims(r *http.Request, claims any) *http.Request {
 	return r
 }
 
-// fail reports err to the failure hook and answers the request.
+// fail reports err to the failure hook and the logger, and answers the
+// request.
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
-	if m.onFailure != nil {
-		m.onFailure(r, err)
-	}
+	m.report(r, err, 0)
 	if m.errorHandler != nil {
 		m.errorHandler(w, r, err)
 		return

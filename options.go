@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 	"time"
@@ -57,6 +58,8 @@ type config struct {
 	errorHandler  ErrorHandler
 	onSuccess     func(r *http.Request, claims any)
 	onFailure     func(r *http.Request, err error)
+	logger        *slog.Logger // nil: no logging
+	logLevel      slog.Level
 	authPreflight bool
 	store         Store // nil: no revocation
 	csrf          CSRF

@@ -28,14 +28,22 @@ import (
 // refreshes with one token within the interval all succeed; with interval
 // 0 exactly one does, and the others revoke the family.
 //
-// Errors follow RFC 6750, as the middleware's: 401 invalid_token (expired,
-// wrong type, revoked, reused, denied by the RefreshFunc, …) with a
-// WWW-Authenticate challenge; 401 with a bare challenge when there is no
-// token; 400 invalid_request for a malformed request; 405 (Allow: POST),
-// 413, 415 as the login handler; 403 for a failed CSRF check; 503 when the
-// store or the RefreshFunc fails (the request is refused, never passed). In
-// cookie mode a refused refresh token's cookies are cleared. Every answer
-// carries Cache-Control: no-store.
+// With [WithCookiesForBrowsers], a refresh token from the cookie is
+// answered in cookies, one from the body in the body.
+//
+// Errors follow RFC 6750, as the middleware's, and their descriptions say
+// what to fix: 401 invalid_token (expired, wrong type, revoked, reused,
+// denied by the RefreshFunc, …) with a WWW-Authenticate challenge; 400
+// invalid_request for a malformed request, a token in two places, and a
+// request without a refresh token that sent one elsewhere or sent a body
+// without one ("the refresh token goes in the body as refresh_token, not in
+// the Authorization header"); in cookie mode, 401 with a bare challenge for
+// an empty request, whose refresh cookie has gone ("log in again"); 405
+// (Allow: POST), 413, 415 as the login handler; 403 for a failed CSRF
+// check; 503 when the store or the RefreshFunc fails (the request is
+// refused, never passed); 500 when the issuer cannot mint the next pair
+// ([ErrCannotIssue]). In cookie mode a refused refresh token's cookies are
+// cleared. Every answer carries Cache-Control: no-store.
 //
 // A 503 may or may not have been applied: the store may have recorded the
 // use although its answer was lost (Redis stalled past the client's
@@ -54,14 +62,16 @@ func (s *Sessions) RefreshHandler() http.Handler {
 	})
 }
 
-// refreshToken finds the refresh token of a refresh or logout request.
+// refreshToken finds the refresh token of a refresh request (grant
+// "refresh_token"), which must have one, or of a logout request (grant ""),
+// which may have none.
 func (s *Sessions) refreshToken(w http.ResponseWriter, r *http.Request, grant string) (token string, fromCookie bool, err error) {
 	f, err := s.readFields(w, r, "refresh_token", "grant_type")
 	if err != nil {
 		return "", false, err
 	}
 	if grant != "" && f["grant_type"] != "" && f["grant_type"] != grant {
-		return "", false, errGrantType
+		return "", false, errRefreshGrnt
 	}
 	token = f["refresh_token"]
 	if s.mode != bodyOnly {
@@ -79,7 +89,37 @@ func (s *Sessions) refreshToken(w http.ResponseWriter, r *http.Request, grant st
 			token, fromCookie = c, true
 		}
 	}
+	if token == "" && grant != "" {
+		return "", false, s.noRefreshToken(r)
+	}
 	return token, fromCookie, nil
+}
+
+// Answers to a refresh request without a refresh token.
+var (
+	errRefreshInHeader         = badRequest("the refresh token goes in the body as refresh_token, not in the Authorization header")
+	errRefreshInHeaderOrCookie = badRequest(
+		"the refresh token goes in the body as refresh_token or in the refresh cookie, not in the Authorization header")
+	errRefreshMissing = badRequest("refresh_token is required: send it as a field of a JSON or form body")
+	errRefreshNone    = &requestError{kind: ErrNoToken, desc: "no refresh token in the body or the refresh cookie: log in again"}
+)
+
+// noRefreshToken explains a refresh request without a refresh token: 400
+// when it sent one elsewhere (the Authorization header), or sent a body
+// without one, or has no cookie to send it in; 401 for an empty request in
+// cookie mode, where the refresh cookie has gone (expired, or cleared by a
+// logout) and the user must log in again.
+func (s *Sessions) noRefreshToken(r *http.Request) error {
+	cookies := s.mode != bodyOnly
+	switch {
+	case len(r.Header["Authorization"]) > 0 && cookies:
+		return errRefreshInHeaderOrCookie
+	case len(r.Header["Authorization"]) > 0:
+		return errRefreshInHeader
+	case cookies && r.Header.Get("Content-Type") == "" && r.ContentLength <= 0:
+		return errRefreshNone
+	}
+	return errRefreshMissing
 }
 
 func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie bool, err error) {
@@ -141,6 +181,5 @@ func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie b
 	if err != nil {
 		return fromCookie, fmt.Errorf("%w: %w", errInternal, err)
 	}
-	s.writePair(w, pair)
-	return fromCookie, nil
+	return fromCookie, s.writePair(w, pair, s.refreshInCookies(fromCookie))
 }

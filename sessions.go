@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,8 +48,11 @@ var (
 
 // Sessions serves the token lifecycle over HTTP: login, refresh with
 // rotation and reuse detection, and logout, with tokens in JSON bodies, in
-// cookies, or both. Make one with [NewSessions]; protect routes with
-// [Sessions.Middleware]. It is immutable and safe for concurrent use.
+// cookies, or each in the form its client uses ([WithCookiesForBrowsers]).
+// Make one with [NewSessions]; protect routes with [Sessions.Handler] (or
+// [Sessions.RequireRole], [Sessions.RequireScope], [Sessions.Optional]),
+// whose guard refuses the tokens of a session that logged out. It is
+// immutable and safe for concurrent use.
 type Sessions struct {
 	issuer        *Issuer
 	store         Store
@@ -88,10 +92,34 @@ func WithCookies() SessionsOption {
 }
 
 // WithCookiesAndBody is [WithCookies] with the tokens in the JSON body as
-// well, for applications that serve both browsers and other clients from
-// one login endpoint.
+// well, where page scripts can read them. To serve browsers and other
+// clients from the same endpoints, prefer [WithCookiesForBrowsers], which
+// gives each only the form it uses.
 func WithCookiesAndBody() SessionsOption {
 	return func(c *sessionsConfig) { c.mode = cookiesAndBody }
+}
+
+// WithCookiesForBrowsers serves browsers and API clients from the same
+// login, refresh and logout endpoints, each in the form it uses:
+//
+//   - A browser gets the tokens in HttpOnly cookies only, as with
+//     [WithCookies]. A browser's request is one that carries the CSRF
+//     header ([DefaultCSRFHeader], X-Requested-With: fetch, or the header
+//     named by [WithCSRF]), which a page must send on every cookie request
+//     that changes state anyway, or, for refresh, a refresh token in the
+//     refresh cookie.
+//   - Any other client (no CSRF header at login; the refresh token in the
+//     body at refresh) gets the tokens in the JSON body and no cookie, as
+//     without cookie mode.
+//
+// So a page logs in with fetch and the header; a mobile app, a CLI or
+// another service posts JSON or the OAuth 2.0 form without it. The
+// middleware of [Sessions.Handler] reads either: the Authorization header,
+// or the access cookie with the CSRF defence. A logout clears the cookies
+// only for a request that passes the CSRF defence, so API clients get no
+// Set-Cookie. Default: tokens in the JSON body only, no cookies.
+func WithCookiesForBrowsers() SessionsOption {
+	return func(c *sessionsConfig) { c.mode = perClient }
 }
 
 // WithStrictCookies sets SameSite=Strict on the token cookies: browsers then
@@ -196,6 +224,14 @@ func WithAccessOptions(opts ...Option) SessionsOption {
 // and rotation state in store (a [MemoryStore], or a shared store when
 // several instances serve the same users). It reports every configuration
 // problem at once.
+//
+// Protect routes with the guard it hands out, [Sessions.Handler] (or
+// [Sessions.Middleware]): it verifies with the issuer's keys, issuer and
+// audience and asks store about every token, so a logout ends the session
+// at once. A middleware built with [New] from the same key alone sees no
+// logout; since the tokens of an Issuer belong to a refresh token family,
+// it refuses them (503) unless it has [WithStore] with this store, or
+// [WithInsecureNoRevocationCheck].
 func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions, error) {
 	c := sessionsConfig{maxBody: DefaultMaxBodySize, reuseInterval: DefaultReuseInterval}
 	for _, opt := range opts {
@@ -238,9 +274,36 @@ func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions
 
 // Middleware returns the access token middleware that matches the issuer:
 // its key, issuer, audience, clock and leeway, the store (revoked tokens and
-// families are refused), the Authorization header and, in cookie mode, the
-// access cookie with the CSRF defence. Protect routes with its Handler.
+// families are refused: a logout logs out), the Authorization header and,
+// in cookie mode, the access cookie with the CSRF defence. [Sessions.Handler]
+// and the other guards of s are its methods.
 func (s *Sessions) Middleware() *Middleware { return s.mw }
+
+// Handler returns next protected by the sessions' guard, s.Middleware().Handler:
+// a request reaches next only with a valid access token whose session has
+// not logged out, and finds its claims with [FromContext]; the others get
+// the RFC 6750 answers of [Middleware.Handler]. This is the guard for the
+// routes of an application that logs users in with s.
+func (s *Sessions) Handler(next http.Handler) http.Handler { return s.mw.Handler(next) }
+
+// Optional is [Middleware.Optional] with the sessions' guard: a request
+// without a token reaches next anonymously; one with a token must pass as
+// with [Sessions.Handler].
+func (s *Sessions) Optional(next http.Handler) http.Handler { return s.mw.Optional(next) }
+
+// RequireRole is [Middleware.RequireRole] with the sessions' guard: it lets
+// a request through only if its access token is valid, not logged out, and
+// has every one of roles in its "roles" claim (403 naming them otherwise).
+// It can stand alone or inside [Sessions.Handler].
+func (s *Sessions) RequireRole(roles ...string) func(http.Handler) http.Handler {
+	return s.mw.RequireRole(roles...)
+}
+
+// RequireScope is [Middleware.RequireScope] with the sessions' guard, for
+// the "scope" claim.
+func (s *Sessions) RequireScope(scopes ...string) func(http.Handler) http.Handler {
+	return s.mw.RequireScope(scopes...)
+}
 
 // SetCookies writes the token cookies for pair, as the login and refresh
 // handlers do in cookie mode, for applications that mint pairs in handlers
@@ -270,15 +333,20 @@ type tokenResponse struct {
 	ExpiresIn    int64  `json:"expires_in"`
 }
 
-// writePair answers with a new pair: cookies and/or the JSON body.
-func (s *Sessions) writePair(w http.ResponseWriter, pair *TokenPair) {
-	now := s.issuer.clock()
-	resp := tokenResponse{TokenType: "bearer", ExpiresIn: int64(maxAge(pair.AccessExpiresAt, now))}
-	if s.mode != cookiesOnly {
+// writePair answers with a new pair: in cookies (and, with
+// WithCookiesAndBody, the body too) when inCookies, in the JSON body
+// otherwise. It refuses, writing nothing, a pair whose cookies browsers
+// would drop. expires_in is the access lifetime configured.
+func (s *Sessions) writePair(w http.ResponseWriter, pair *TokenPair, inCookies bool) error {
+	resp := tokenResponse{TokenType: "bearer", ExpiresIn: int64((s.issuer.accessTTL + time.Second - 1) / time.Second)}
+	if !inCookies || s.mode == cookiesAndBody {
 		resp.AccessToken, resp.RefreshToken = pair.AccessToken, pair.RefreshToken
 	}
-	if s.mode != bodyOnly {
-		s.cookies.set(w, pair, now)
+	if inCookies {
+		if err := s.cookies.fit(pair); err != nil {
+			return err
+		}
+		s.cookies.set(w, pair, s.issuer.clock())
 	}
 	b, _ := json.Marshal(resp)
 	h := w.Header()
@@ -287,6 +355,34 @@ func (s *Sessions) writePair(w http.ResponseWriter, pair *TokenPair) {
 	h["Pragma"] = noCache
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(append(b, '\n'))
+	return nil
+}
+
+// loginInCookies reports whether the answer to a login goes in cookies: in
+// cookie mode always, with WithCookiesForBrowsers when the request carries
+// the CSRF header.
+func (s *Sessions) loginInCookies(r *http.Request) bool {
+	switch s.mode {
+	case bodyOnly:
+		return false
+	case perClient:
+		v := r.Header[s.mw.csrf.header]
+		return len(v) > 0 && v[0] != ""
+	}
+	return true
+}
+
+// refreshInCookies reports whether the answer to a refresh goes in
+// cookies: in cookie mode always, with WithCookiesForBrowsers when the
+// refresh token came from the cookie.
+func (s *Sessions) refreshInCookies(fromCookie bool) bool {
+	switch s.mode {
+	case bodyOnly:
+		return false
+	case perClient:
+		return fromCookie
+	}
+	return true
 }
 
 var noCache = []string{"no-cache"}
@@ -296,10 +392,17 @@ var (
 	errMethod      = errors.New("jwtguard: method not allowed")
 	errBodyTooBig  = errors.New("jwtguard: request body too large")
 	errMediaType   = errors.New("jwtguard: unsupported content type")
-	errMalformed   = fmt.Errorf("%w: malformed body", ErrMalformedRequest)
-	errMissing     = fmt.Errorf("%w: missing or empty field", ErrMalformedRequest)
-	errGrantType   = fmt.Errorf("%w: unsupported grant_type", ErrMalformedRequest)
-	errTwoRefresh  = fmt.Errorf("%w: refresh token in the body and in a cookie", ErrMalformedRequest)
+	errBodyRead    = badRequest("body could not be read")
+	errBodyUTF8    = badRequest("body is not valid UTF-8")
+	errBodyJSON    = badRequest("body is not valid JSON")
+	errBodyObject  = badRequest("body must be a JSON object")
+	errBodyFields  = badRequest("body has a field twice, too many fields or too deep a nesting")
+	errBodyForm    = badRequest("body is not a valid form")
+	errLoginFields = badRequest("username and password are required")
+	errLoginEmail  = badRequest("username and password are required: send the email as username")
+	errLoginGrant  = badRequest("unsupported grant_type: only password is accepted")
+	errRefreshGrnt = badRequest("unsupported grant_type: only refresh_token is accepted")
+	errTwoRefresh  = badRequest("refresh token in the body and in a cookie: send it in one only")
 	errBadLogin    = fmt.Errorf("%w: unknown user or wrong password", ErrInvalidCredentials)
 	errInternal    = errors.New("jwtguard: internal error")
 	allowPost      = []string{http.MethodPost}
@@ -334,15 +437,13 @@ func (s *Sessions) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, ErrInvalidCredentials):
 		status, b = http.StatusUnauthorized, badLoginBody
 		h["Www-Authenticate"] = s.mw.responses.noToken.challenge
-	case errors.Is(err, errInternal):
+	case errors.Is(err, errInternal), errors.Is(err, ErrCannotIssue):
 		status, b = http.StatusInternalServerError, internalBody
 	default:
 		s.mw.fail(w, r, err)
 		return
 	}
-	if s.mw.onFailure != nil {
-		s.mw.onFailure(r, err)
-	}
+	s.mw.report(r, err, status)
 	h["Content-Type"] = contentTypeJSON
 	h["Cache-Control"] = noStore
 	w.WriteHeader(status)
@@ -351,7 +452,7 @@ func (s *Sessions) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // readFields reads the request body, a JSON object or a urlencoded form,
 // and returns the string values of the named fields ("" when absent). An
-// empty body without a content type has no fields.
+// empty body has no fields. Its errors name what is wrong with the body.
 func (s *Sessions) readFields(w http.ResponseWriter, r *http.Request, names ...string) (map[string]string, error) {
 	out := make(map[string]string, len(names))
 	ct := r.Header.Get("Content-Type")
@@ -369,21 +470,31 @@ func (s *Sessions) readFields(w http.ResponseWriter, r *http.Request, names ...s
 		if errors.As(err, &tooBig) {
 			return nil, errBodyTooBig
 		}
-		return nil, errMalformed
+		return nil, errBodyRead
 	}
 	if !utf8.Valid(b) {
-		return nil, errMalformed
+		return nil, errBodyUTF8
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return out, nil
 	}
 	if media == "application/json" {
+		if !json.Valid(b) {
+			return nil, errBodyJSON
+		}
 		// The strict scanner refuses duplicate names, which encoding/json
 		// would resolve silently.
 		sc := scanner{b: b}
+		sc.skipSpace()
+		if sc.peek() != '{' {
+			return nil, errBodyObject
+		}
 		if !sc.object(1, maxMembers) || !sc.end() {
-			return nil, errMalformed
+			return nil, errBodyFields
 		}
 		var fields map[string]any
 		if json.Unmarshal(b, &fields) != nil {
-			return nil, errMalformed
+			return nil, errBodyJSON
 		}
 		for _, n := range names {
 			switch v := fields[n].(type) {
@@ -391,14 +502,14 @@ func (s *Sessions) readFields(w http.ResponseWriter, r *http.Request, names ...s
 			case string:
 				out[n] = v
 			default:
-				return nil, errMalformed
+				return nil, badRequest("field " + n + " must be a string")
 			}
 		}
 		return out, nil
 	}
 	form, err := url.ParseQuery(string(b))
 	if err != nil {
-		return nil, errMalformed
+		return nil, errBodyForm
 	}
 	for _, n := range names {
 		switch v := form[n]; len(v) {
@@ -406,7 +517,7 @@ func (s *Sessions) readFields(w http.ResponseWriter, r *http.Request, names ...s
 		case 1:
 			out[n] = v[0]
 		default:
-			return nil, errMalformed
+			return nil, badRequest("field " + n + " is given twice")
 		}
 	}
 	return out, nil
