@@ -129,7 +129,7 @@ func TestCookieMaxAgeAndSessionsSetCookies(t *testing.T) {
 	pair, err := l.issuer.Issue(t.Context(), "user-1", nil)
 	require.NoError(t, err)
 	l.clock.Advance(10 * time.Minute)
-	w := serveFunc(func(w http.ResponseWriter) { l.sessions.SetCookies(w, pair) })
+	w := serveFunc(func(w http.ResponseWriter) { require.NoError(t, l.sessions.SetCookies(w, pair)) })
 	set := w.Result().Cookies()
 	require.Len(t, set, 2)
 	assert.Equal(t, 20*60, set[0].MaxAge, "access: 30 minutes minus 10")
@@ -139,4 +139,13 @@ func TestCookieMaxAgeAndSessionsSetCookies(t *testing.T) {
 	for _, c := range w.Result().Cookies() {
 		assert.Equal(t, -1, c.MaxAge)
 	}
+
+	// A pair a browser would drop is refused, and nothing is written.
+	big := &jwtguard.TokenPair{AccessToken: pair.AccessToken, RefreshToken: strings.Repeat("a", 4096-len(jwtguard.RefreshCookieName)+1)}
+	w = serveFunc(func(w http.ResponseWriter) {
+		err := l.sessions.SetCookies(w, big)
+		require.ErrorIs(t, err, jwtguard.ErrCannotIssue)
+		assert.Contains(t, err.Error(), "the __Host-refresh_token cookie would be 4097 bytes (name and value), over the 4096 browsers keep")
+	})
+	assert.Empty(t, w.Result().Cookies())
 }

@@ -307,9 +307,15 @@ func (s *Sessions) RequireScope(scopes ...string) func(http.Handler) http.Handle
 
 // SetCookies writes the token cookies for pair, as the login and refresh
 // handlers do in cookie mode, for applications that mint pairs in handlers
-// of their own.
-func (s *Sessions) SetCookies(w http.ResponseWriter, pair *TokenPair) {
+// of their own. It writes nothing and returns an error matching
+// [ErrCannotIssue] when a cookie would be over the 4096 bytes of name and
+// value that browsers keep (they drop larger ones silently).
+func (s *Sessions) SetCookies(w http.ResponseWriter, pair *TokenPair) error {
+	if err := s.cookies.fit(pair); err != nil {
+		return err
+	}
 	s.cookies.set(w, pair, s.issuer.clock())
+	return nil
 }
 
 // ClearCookies deletes the token cookies, as the logout handler does.
