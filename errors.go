@@ -81,8 +81,10 @@ var (
 
 	// ErrUnavailable means the token could not be checked because a service
 	// it depends on failed: a revocation store that cannot be reached, or a
-	// key set that could never be fetched. The middleware fails closed:
-	// answered with 503, never passed.
+	// key set that could never be fetched; or is missing: a token of a
+	// refresh token family (as an [Issuer] mints) reaching a middleware
+	// without [WithStore] (see [WithInsecureNoRevocationCheck]). The
+	// middleware fails closed: answered with 503, never passed.
 	ErrUnavailable = errors.New("jwtguard: verification unavailable")
 
 	// ErrInsufficientScope means a valid token lacks a required scope or

@@ -16,8 +16,9 @@ import (
 )
 
 // An Issuer mints access/refresh pairs; any jwtguard.Middleware configured
-// with the same key, issuer and audience verifies them, and keeps the two
-// kinds apart.
+// with the same key, issuer and audience, and the store that records
+// logouts, verifies them, and keeps the two kinds apart. (NewSessions makes
+// that middleware for you: Sessions.Handler.)
 func ExampleNewIssuer() {
 	// A secret from configuration: at least 32 random bytes for HS256,
 	// never a password and never in source code.
@@ -36,10 +37,16 @@ func ExampleNewIssuer() {
 		log.Fatal(err)
 	}
 
+	store, err := jwtguard.NewMemoryStore() // shared with the Sessions that log users out
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
 	mw, err := jwtguard.New(
 		jwtguard.WithKeys(jwtguard.Key{ID: "2026-01", Algorithm: "HS256", Key: secret}),
 		jwtguard.WithIssuer("https://auth.example.com"),
 		jwtguard.WithAudience("orders-api"),
+		jwtguard.WithStore(store),
 	)
 	if err != nil {
 		log.Fatal(err)

@@ -154,9 +154,11 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 	}
 	var access, refresh *Middleware
 	if err == nil {
+		// The handlers that use these verifiers consult the store
+		// themselves.
 		common := []Option{
 			keyOption, WithIssuer(cfg.Issuer), WithClock(cfg.Clock), WithLeeway(cfg.Leeway),
-			WithClaimsType[tokenClaims](),
+			WithClaimsType[tokenClaims](), WithInsecureNoRevocationCheck(),
 		}
 		if len(cfg.Audience) > 0 {
 			common = append(common, WithAudience(cfg.Audience...))

@@ -129,7 +129,10 @@ func TestIssuerSignsWithEveryKeyType(t *testing.T) {
 			case *ecdsa.PrivateKey:
 				pub.Key = &priv.PublicKey
 			}
-			mw, err := jwtguard.New(jwtguard.WithKeys(pub), jwtguard.WithIssuer(testIssuer), jwtguard.WithClock(fixedClock))
+			// It has no store: it must say that it accepts tokens until
+			// they expire, logouts unseen.
+			mw, err := jwtguard.New(jwtguard.WithKeys(pub), jwtguard.WithIssuer(testIssuer), jwtguard.WithClock(fixedClock),
+				jwtguard.WithInsecureNoRevocationCheck())
 			require.NoError(t, err)
 			claims, err := mw.Verify(context.Background(), pair.AccessToken)
 			require.NoError(t, err)
@@ -181,7 +184,7 @@ func TestTokenTypesNeverStandIn(t *testing.T) {
 	require.NoError(t, err)
 	base := []jwtguard.Option{
 		jwtguard.WithKey("HS256", secret256), jwtguard.WithIssuer(testIssuer),
-		jwtguard.WithAudience(testAudience), jwtguard.WithClock(l.clock.Now),
+		jwtguard.WithAudience(testAudience), jwtguard.WithClock(l.clock.Now), jwtguard.WithStore(l.store),
 	}
 	access, err := jwtguard.New(base...)
 	require.NoError(t, err)

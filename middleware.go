@@ -34,12 +34,23 @@ type Middleware struct {
 	csrf          csrfGuard   // for tokens from cookies
 	cache         *tokenCache // nil: no cache
 	errNoType     error       // names the type claim
+
+	noRevocationCheck bool // WithInsecureNoRevocationCheck
 }
 
 // New returns a Middleware configured by opts. It checks the whole
 // configuration at once and reports every problem together: no key, a key
 // that does not fit its algorithm, an HMAC secret shorter than its hash, an
 // RSA key under 2048 bits, the "none" algorithm, a negative leeway, and so on.
+//
+// An application that logs users in with [Sessions] protects its routes
+// with the guard Sessions hands out, [Sessions.Handler], not with New: a
+// Middleware from New sees logouts only with [WithStore] and the sessions'
+// store. Without a store it refuses the tokens an [Issuer] mints (they
+// belong to a refresh token family, claim "fid") with 503 and a reason
+// that says so, rather than go on accepting the token of a session that
+// logged out; [WithInsecureNoRevocationCheck] accepts them until they
+// expire. Tokens of other issuers are not affected.
 func New(opts ...Option) (*Middleware, error) {
 	c := defaultConfig()
 	for _, opt := range opts {
@@ -73,6 +84,8 @@ func New(opts ...Option) (*Middleware, error) {
 		store:         c.store,
 		csrf:          newCSRFGuard(c.csrf),
 		errNoType:     missingClaim(ErrTokenType, c.typeClaim),
+
+		noRevocationCheck: c.noRevocationCheck,
 	}
 	m.responses = newResponses(c.realm, m.errNoType, m.csrf.missing)
 	if c.cache != nil {

@@ -41,31 +41,32 @@ const (
 )
 
 type config struct {
-	keys          []Key
-	source        keySource // a KeySet or JWKS; nil for static keys
-	sources       int       // how many WithKeySet and WithJWKS options were given
-	issuer        string
-	audience      []string
-	leeway        time.Duration
-	clock         func() time.Time
-	maxTokenSize  int
-	typeMode      typeMode
-	typeClaim     string
-	tokenType     string
-	extractors    []Extractor
-	newClaims     func() any // nil: the default *Claims, filled while scanning
-	realm         string
-	errorHandler  ErrorHandler
-	onSuccess     func(r *http.Request, claims any)
-	onFailure     func(r *http.Request, err error)
-	logger        *slog.Logger // nil: no logging
-	logLevel      slog.Level
-	authPreflight bool
-	store         Store // nil: no revocation
-	csrf          CSRF
-	cache         *cacheConfig  // nil: no cache
-	cloneClaims   func(any) any // the Clone method of the WithClaimsType type, if any
-	errs          []error       // problems found while applying options
+	keys              []Key
+	source            keySource // a KeySet or JWKS; nil for static keys
+	sources           int       // how many WithKeySet and WithJWKS options were given
+	issuer            string
+	audience          []string
+	leeway            time.Duration
+	clock             func() time.Time
+	maxTokenSize      int
+	typeMode          typeMode
+	typeClaim         string
+	tokenType         string
+	extractors        []Extractor
+	newClaims         func() any // nil: the default *Claims, filled while scanning
+	realm             string
+	errorHandler      ErrorHandler
+	onSuccess         func(r *http.Request, claims any)
+	onFailure         func(r *http.Request, err error)
+	logger            *slog.Logger // nil: no logging
+	logLevel          slog.Level
+	authPreflight     bool
+	store             Store // nil: no revocation
+	noRevocationCheck bool  // accept family tokens without a store
+	csrf              CSRF
+	cache             *cacheConfig  // nil: no cache
+	cloneClaims       func(any) any // the Clone method of the WithClaimsType type, if any
+	errs              []error       // problems found while applying options
 }
 
 func defaultConfig() config {

@@ -140,7 +140,9 @@ func (r Rotation) String() string {
 // refused with 401 invalid_token ([ErrRevoked]); a token without a jti is
 // refused too ([ErrMissingClaim]), since it could never be revoked. When s
 // returns an error the request fails closed with 503 ([ErrUnavailable]).
-// Default: no store, no revocation.
+// Default: no store, no revocation; then a token of a refresh token family
+// (claim "fid", as an [Issuer] mints) is refused, since its logout could
+// not be seen (see [WithInsecureNoRevocationCheck]).
 func WithStore(s Store) Option {
 	return func(c *config) {
 		if s == nil {
@@ -150,10 +152,37 @@ func WithStore(s Store) Option {
 	}
 }
 
+// WithInsecureNoRevocationCheck makes a middleware without [WithStore]
+// accept the tokens of refresh token families (claim "fid", as an [Issuer]
+// mints) without checking for logouts: a token stays valid until it
+// expires, whatever the user did. Use it only for a service that cannot
+// reach the store of the [Sessions] that issue the tokens and accepts that
+// delay (the access lifetime, 30 minutes by default).
+//
+// Without it, a middleware that has no store refuses such tokens with 503
+// ([ErrUnavailable]) and a reason that says what to do, so that a route
+// guarded by [New] next to a [Sessions] cannot go on accepting the tokens
+// of a session that logged out: protect such routes with
+// [Sessions.Handler], or give the middleware the sessions' store. Tokens
+// without a fid claim (from other issuers) are never affected. It has no
+// effect together with WithStore.
+func WithInsecureNoRevocationCheck() Option {
+	return func(c *config) { c.noRevocationCheck = true }
+}
+
+// errNoStore refuses a token of a family in a middleware that cannot see
+// its logout.
+var errNoStore = fmt.Errorf("%w: the token belongs to a refresh token family (claim fid), as an Issuer mints, "+
+	"and this middleware has no store to see its logout: protect the route with Sessions.Handler, "+
+	"or add WithStore with the sessions' store (or WithInsecureNoRevocationCheck to accept it until it expires)", ErrUnavailable)
+
 // checkRevoked asks the store about a token that has verified; text is the
 // payload string of default claims, or "".
 func (m *Middleware) checkRevoked(ctx context.Context, cv *claimView, text string) error {
 	if m.store == nil {
+		if cv.hasFID && !m.noRevocationCheck {
+			return errNoStore
+		}
 		return nil
 	}
 	if !cv.hasJTI || len(cv.jti.b) == 0 {
