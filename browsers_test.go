@@ -233,3 +233,40 @@ func TestCookiesForBrowsersRefreshForm(t *testing.T) {
 		assert.JSONEq(t, `{"error":"unauthorized","error_description":"no refresh token in the body or the refresh cookie: log in again"}`, w.Body.String())
 	})
 }
+
+// TestCookieLoginHandler checks the other way a browser says it wants
+// cookies: an endpoint that always answers in them, form posts included.
+func TestCookieLoginHandler(t *testing.T) {
+	l := newLifecycle(t, jwtguard.WithCookiesForBrowsers())
+	h := l.sessions.CookieLoginHandler(authenticate)
+	tests := []struct {
+		name       string
+		req        *http.Request
+		headers    map[string]string
+		wantStatus int
+	}{
+		{name: "JSON without the header", req: jsonRequest(t, "POST", "/cookie-login", map[string]string{"username": "alice", "password": alicePass}), wantStatus: 200},
+		{name: "an HTML form", req: formRequest("POST", "/cookie-login", url.Values{"username": {"alice"}, "password": {alicePass}}), wantStatus: 200},
+		{name: "cross-site form", req: formRequest("POST", "/cookie-login", url.Values{"username": {"alice"}, "password": {alicePass}}),
+			headers: map[string]string{"Sec-Fetch-Site": "cross-site"}, wantStatus: 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.headers {
+				tt.req.Header.Set(k, v)
+			}
+			w := serve(h, tt.req)
+			require.Equal(t, tt.wantStatus, w.Code, w.Body.String())
+			if tt.wantStatus != http.StatusOK {
+				assert.Empty(t, w.Result().Cookies())
+				return
+			}
+			assert.Len(t, w.Result().Cookies(), 2)
+			assert.Empty(t, decodeTokenBody(t, w.Result()).AccessToken)
+		})
+	}
+	bodyOnly := newLifecycle(t)
+	assert.PanicsWithValue(t, "jwtguard: CookieLoginHandler needs a cookie mode: NewSessions with WithCookiesForBrowsers or WithCookies",
+		func() { bodyOnly.sessions.CookieLoginHandler(authenticate) })
+	assert.Panics(t, func() { l.sessions.CookieLoginHandler(nil) })
+}

@@ -265,3 +265,42 @@ func ExampleWithInsecureNoRevocationCheck() {
 	// true false
 	// false true
 }
+
+// A login endpoint that always answers in cookies, for a page that posts a
+// form (which cannot set the X-Requested-With header), beside the login
+// endpoint that answers each client in its form.
+func ExampleSessions_CookieLoginHandler() {
+	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
+		Key:    jwtguard.Key{Algorithm: "HS256", Key: []byte("at-least-32-random-bytes-from-env")},
+		Issuer: "https://auth.example.com",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	store, err := jwtguard.NewMemoryStore()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	sessions, err := jwtguard.NewSessions(issuer, store, jwtguard.WithCookiesForBrowsers())
+	if err != nil {
+		log.Fatal(err)
+	}
+	checkPassword := func(context.Context, string, string) (string, map[string]any, error) {
+		return "42", nil, nil // every password is right, in this example
+	}
+	mux := http.NewServeMux()
+	mux.Handle("POST /auth/login", sessions.LoginHandler(checkPassword))
+	mux.Handle("POST /auth/cookie-login", sessions.CookieLoginHandler(checkPassword))
+
+	for _, path := range []string{"/auth/login", "/auth/cookie-login"} {
+		r := httptest.NewRequest("POST", path, strings.NewReader("username=ada&password=pw"))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		fmt.Printf("%s: %d cookies, tokens in the body: %v\n", path, len(w.Result().Cookies()), strings.Contains(w.Body.String(), "access_token"))
+	}
+	// Output:
+	// /auth/login: 0 cookies, tokens in the body: true
+	// /auth/cookie-login: 2 cookies, tokens in the body: false
+}

@@ -18,7 +18,8 @@ import (
 // leaves the tokens out of the body (or not, with [WithCookiesAndBody]).
 //
 // With [WithCookiesForBrowsers], a request that carries the CSRF header
-// (X-Requested-With) is answered in cookies, any other in the body.
+// (X-Requested-With) is answered in cookies, any other in the body; see
+// also [Sessions.CookieLoginHandler].
 //
 // Errors, all JSON {"error", "error_description"} whose description says
 // what to fix: 405 (with Allow: POST) for another method; 415 for another
@@ -40,17 +41,40 @@ func (s *Sessions) LoginHandler(authenticate LoginFunc) http.Handler {
 		panic("jwtguard: nil LoginFunc")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.login(w, r, authenticate); err != nil {
+		if err := s.login(w, r, authenticate, s.loginInCookies(r)); err != nil {
 			s.fail(w, r, err)
 		}
 	})
 }
 
-func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate LoginFunc) error {
+// CookieLoginHandler is [Sessions.LoginHandler] answering every login in
+// cookies, whatever the request carries: the other way, besides the CSRF
+// header, for a browser to say that it wants cookies, for example a page
+// that posts an HTML form, or that keeps a login endpoint of its own for
+// the page. Mount it beside the LoginHandler (as "/auth/cookie-login"); the
+// refresh and logout handlers serve both. The request must pass
+// [http.CrossOriginProtection] (403), as every login answered in cookies.
+// It panics if s has no cookie mode ([WithCookiesForBrowsers],
+// [WithCookies] or [WithCookiesAndBody]), since its guard would then never
+// read the cookies it sets.
+func (s *Sessions) CookieLoginHandler(authenticate LoginFunc) http.Handler {
+	if authenticate == nil {
+		panic("jwtguard: nil LoginFunc")
+	}
+	if s.mode == bodyOnly {
+		panic("jwtguard: CookieLoginHandler needs a cookie mode: NewSessions with WithCookiesForBrowsers or WithCookies")
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.login(w, r, authenticate, true); err != nil {
+			s.fail(w, r, err)
+		}
+	})
+}
+
+func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate LoginFunc, inCookies bool) error {
 	if err := post(r); err != nil {
 		return err
 	}
-	inCookies := s.loginInCookies(r)
 	if inCookies {
 		if err := s.mw.csrf.crossOrigin(r); err != nil {
 			return err
