@@ -372,8 +372,10 @@ func TestRefresh(t *testing.T) {
 		rq     request
 		status int
 	}{
-		{name: "no token", rq: request{method: http.MethodPost, path: refreshPath}, status: 401},
-		{name: "empty JSON", rq: refreshJSON(""), status: 401},
+		{name: "no token: the refresh cookie has gone, log in again", rq: request{method: http.MethodPost, path: refreshPath}, status: 401},
+		{name: "empty JSON: says where the refresh token goes", rq: refreshJSON(""), status: 400},
+		{name: "refresh token as a bearer header", rq: request{method: http.MethodPost, path: refreshPath,
+			header: map[string]string{"Authorization": "Bearer x.y.z"}}, status: 400},
 		{name: "garbage", rq: refreshJSON("garbage"), status: 401},
 		{name: "access token", rq: refreshJSON(handMadeToken(testSecret, handMadeClaims("1"))), status: 401},
 		{name: "malformed JSON", rq: request{method: http.MethodPost, path: refreshPath, contentType: "application/json", body: "{"}, status: 400},

@@ -17,8 +17,8 @@ import (
 const (
 	authPrefix       = "/api/v1/auth"
 	registerPath     = authPrefix + "/register"
-	loginPath        = authPrefix + "/login"        // JSON tokens, for API clients
-	cookieLoginPath  = authPrefix + "/cookie-login" // httpOnly cookies, for the page
+	loginPath        = authPrefix + "/login"        // JSON tokens for API clients (cookies with X-Requested-With)
+	cookieLoginPath  = authPrefix + "/cookie-login" // httpOnly cookies, for the page and HTML forms
 	mePath           = authPrefix + "/me"
 	refreshPath      = authPrefix + "/refresh"
 	logoutPath       = authPrefix + "/logout"
@@ -32,15 +32,11 @@ const (
 type App struct {
 	users *Users
 	store *jwtguard.MemoryStore
-	// api answers API clients: tokens in the JSON body, never cookies.
-	api *jwtguard.Sessions
-	// browser answers the page: tokens in httpOnly cookies, never in the
-	// body; it also reads the Authorization header and body tokens, so
-	// its middleware serves /me for both kinds of client.
-	browser *jwtguard.Sessions
-	// cookieNames are the token cookie names; a refresh or logout request
-	// that carries one is a browser's.
-	cookieNames []string
+	// sessions answers each client in its form: the page (which sends
+	// X-Requested-With, or logs in at cookieLoginPath) gets httpOnly
+	// cookies and never a token in a body; an API client gets the tokens
+	// in the JSON body and never a cookie. Its guard serves /me to both.
+	sessions *jwtguard.Sessions
 	// passwords hashes and compares passwords (bcrypt at the cost given
 	// to newApp); tests swap in a counting wrapper.
 	passwords passwordHasher
@@ -72,28 +68,20 @@ func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, e
 		return nil, err
 	}
 	a := &App{users: users, store: store, passwords: bcryptHasher{cost: bcryptCost}, log: log}
-	common := []jwtguard.SessionsOption{
+	opts := []jwtguard.SessionsOption{
+		jwtguard.WithCookiesForBrowsers(), jwtguard.WithRefreshCookiePath(authPrefix),
 		jwtguard.WithRefreshCheck(a.mayRefresh),
-		jwtguard.WithAccessOptions(jwtguard.WithFailureHook(func(r *http.Request, err error) {
-			log.Debug("refused", "method", r.Method, "path", r.URL.Path, "reason", err)
-		})),
+		// Why a request was refused, never its token: debug level for
+		// what clients sent, error level when the server failed.
+		jwtguard.WithAccessOptions(jwtguard.WithLogger(log, slog.LevelDebug)),
 	}
-	cookieOpts := append([]jwtguard.SessionsOption{
-		jwtguard.WithCookies(), jwtguard.WithRefreshCookiePath(authPrefix),
-	}, common...)
 	if cfg.InsecureCookies {
-		cookieOpts = append(cookieOpts, jwtguard.WithInsecureCookies())
+		opts = append(opts, jwtguard.WithInsecureCookies())
 	}
-	if a.api, err = jwtguard.NewSessions(issuer, store, common...); err != nil {
+	if a.sessions, err = jwtguard.NewSessions(issuer, store, opts...); err != nil {
 		store.Close()
 		return nil, err
 	}
-	if a.browser, err = jwtguard.NewSessions(issuer, store, cookieOpts...); err != nil {
-		store.Close()
-		return nil, err
-	}
-	access, refresh := a.browser.CookieNames()
-	a.cookieNames = []string{access, refresh}
 	if a.dummyHash, err = a.passwords.Hash([]byte("not a password anyone has")); err != nil {
 		store.Close()
 		return nil, err
@@ -109,33 +97,16 @@ func (a *App) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/{$}", pageHandler())
 	mux.Handle(registerPath, onlyPost(http.HandlerFunc(a.register)))
-	mux.Handle(loginPath, a.api.LoginHandler(a.authenticate))
-	mux.Handle(cookieLoginPath, a.browser.LoginHandler(a.authenticate))
-	mux.Handle(sessionPath, onlyGet(sessionProbe(a.browser.CookieNames())))
-	mux.Handle(mePath, onlyGet(a.browser.Middleware().Handler(http.HandlerFunc(a.me))))
-	mux.Handle(refreshPath, a.byClient(a.api.RefreshHandler(), a.browser.RefreshHandler()))
-	mux.Handle(logoutPath, a.byClient(a.api.LogoutHandler(), a.browser.LogoutHandler()))
+	mux.Handle(loginPath, a.sessions.LoginHandler(a.authenticate))
+	mux.Handle(cookieLoginPath, a.sessions.CookieLoginHandler(a.authenticate))
+	mux.Handle(sessionPath, onlyGet(sessionProbe(a.sessions.CookieNames())))
+	mux.Handle(mePath, onlyGet(a.sessions.Handler(http.HandlerFunc(a.me))))
+	mux.Handle(refreshPath, a.sessions.RefreshHandler())
+	mux.Handle(logoutPath, a.sessions.LogoutHandler())
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})
 	return mux
-}
-
-// byClient sends a request that carries a token cookie to the cookie-mode
-// handler, which answers with cookies, and any other request to the
-// JSON-mode handler, which answers with tokens in the body: an API client
-// never gets cookies and the page never gets tokens. Both share the
-// issuer and the store, so a family revoked by one is revoked for both.
-func (a *App) byClient(api, browser http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, name := range a.cookieNames {
-			if _, err := r.Cookie(name); err == nil {
-				browser.ServeHTTP(w, r)
-				return
-			}
-		}
-		api.ServeHTTP(w, r)
-	})
 }
 
 // register creates a user: POST JSON {"email", "password"}. The body is
