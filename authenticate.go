@@ -14,8 +14,8 @@ import (
 // set, revocation store and cache. On success it reports the claims to the
 // success hook (with r carrying them in its context) and returns r's context
 // carrying them, where [FromContext] and [ClaimsFromContext] find them, and
-// the claims. On failure it reports the error to the failure hook and
-// returns it; an empty token is [ErrNoToken]. Nothing is written anywhere:
+// the claims. On failure it reports the error to the failure hook and the
+// logger, and returns it; an empty token is [ErrNoToken]. Nothing is written anywhere:
 // answering the call is the transport's job.
 func (m *Middleware) Authenticate(r *http.Request, token string) (context.Context, any, error) {
 	claims, err := m.Verify(r.Context(), token)
@@ -32,10 +32,10 @@ func (m *Middleware) Authenticate(r *http.Request, token string) (context.Contex
 
 // Reject reports err, a failure the transport found itself (a malformed
 // call, claims that lack a required scope or role), to the hook of
-// [WithFailureHook] with r, as [Middleware.Handler] does before it answers.
-// err should match one of the package's sentinel errors.
+// [WithFailureHook] and the logger of [WithLogger] with r, as
+// [Middleware.Handler] does before it answers (the record's status is the
+// HTTP status the default responses give err). err should match one of the
+// package's sentinel errors.
 func (m *Middleware) Reject(r *http.Request, err error) {
-	if m.onFailure != nil {
-		m.onFailure(r, err)
-	}
+	m.report(r, err, 0)
 }

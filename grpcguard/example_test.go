@@ -34,7 +34,13 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mw, err := jwtguard.New(jwtguard.WithKey("HS256", secret), jwtguard.WithIssuer("https://auth.example.com"))
+	store, err := jwtguard.NewMemoryStore() // the store of the Sessions that log users out
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer store.Close()
+	mw, err := jwtguard.New(jwtguard.WithKey("HS256", secret), jwtguard.WithIssuer("https://auth.example.com"),
+		jwtguard.WithStore(store))
 	if err != nil {
 		log.Fatal(err)
 	}

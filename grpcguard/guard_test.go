@@ -94,7 +94,7 @@ func TestStatusCodes(t *testing.T) {
 		{"another scheme", []string{"authorization", "Basic dXNlcjpwYXNz"}, codes.Unauthenticated, "a bearer token is required", jwtguard.ErrNoToken, ""},
 		{"token in binary metadata only", []string{"authorization-bin", "Bearer " + independent}, codes.Unauthenticated, "a bearer token is required", jwtguard.ErrNoToken, independent},
 		{"bearer without token", []string{"authorization", "Bearer"}, codes.InvalidArgument, "malformed authorization metadata: bearer scheme without a token", jwtguard.ErrMalformedRequest, ""},
-		{"space in token", []string{"authorization", "Bearer abc def"}, codes.InvalidArgument, "bearer token contains a space", jwtguard.ErrMalformedRequest, ""},
+		{"space in token", []string{"authorization", "Bearer abc def"}, codes.InvalidArgument, "bearer token contains white space", jwtguard.ErrMalformedRequest, ""},
 		{"two values", []string{"authorization", "Bearer " + independent, "authorization", "Bearer " + independent}, codes.InvalidArgument, "more than one authorization metadata value", jwtguard.ErrMalformedRequest, independent},
 		{"expired", []string{"authorization", "Bearer " + expired}, codes.Unauthenticated, "invalid token: token expired", jwtguard.ErrExpired, expired},
 		{"forged signature", []string{"authorization", "Bearer " + forged}, codes.Unauthenticated, "invalid token: invalid signature", jwtguard.ErrSignature, forged},
