@@ -17,8 +17,10 @@
 //	// in orders: claims, _ := jwtguard.FromContext(r.Context())
 //
 // When this package logs users in as well, take the guard from
-// [Sessions.Middleware] instead (see [NewSessions]): only a guard that
-// consults the [Store] refuses the tokens of a session that logged out.
+// [Sessions.Handler] instead (see [NewSessions]): only a guard that
+// consults the [Store] refuses the tokens of a session that logged out, and
+// a guard from New without one refuses the tokens an [Issuer] mints rather
+// than miss their logout ([WithInsecureNoRevocationCheck] accepts them).
 //
 // # Verification
 //
@@ -47,8 +49,10 @@
 // failed. The protected handler is never called for them. Every refusal is
 // an error matching a sentinel with errors.Is ([ErrNoToken],
 // [ErrMalformedRequest], [ErrInvalidToken] with [ErrExpired],
-// [ErrSignature], [ErrRevoked]…), passed to [WithFailureHook]; responses can
-// be replaced with [WithErrorHandler].
+// [ErrSignature], [ErrRevoked]…), passed to [WithFailureHook] and logged by
+// [WithLogger] (log/slog, the reason never holding the token); responses
+// can be replaced with [WithErrorHandler]. Their descriptions say what to
+// fix: "missing required claim: type", "token too large".
 //
 // # The lifecycle
 //
@@ -57,12 +61,16 @@
 // [Sessions.LoginHandler] checks credentials with a [LoginFunc],
 // [Sessions.RefreshHandler] rotates refresh tokens and revokes the whole
 // family when one is used twice, [Sessions.LogoutHandler] revokes the
-// session, and [Sessions.Middleware] is the guard for your routes. A
+// session, and [Sessions.Handler] (with [Sessions.RequireRole],
+// [Sessions.RequireScope], [Sessions.Optional]) guards your routes. A
 // [Store] keeps revocations and rotations: [NewMemoryStore] for one
 // process, or a shared store such as the redisstore module for several
 // instances ([WithStore] adds one to a guard of your own). [WithCookies]
 // puts the tokens in httpOnly cookies for browsers, with a CSRF defence
-// ([CSRF], [WithCSRF]) that cannot be turned off.
+// ([CSRF], [WithCSRF]) that cannot be turned off; [WithCookiesForBrowsers]
+// serves browsers in cookies and API clients in JSON from the same
+// endpoints. Claims the issuer cannot mint are refused when minting
+// ([ErrCannotIssue]).
 //
 // # Keys
 //
