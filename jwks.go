@@ -85,6 +85,8 @@ type JWKS struct {
 	lastDemand time.Time     // when a token last caused a fetch
 	lastErr    error         // the error of the last fetch, nil after a success
 	closed     bool
+	first      chan struct{} // closed once the first fetch has ended, or at Close
+	firstDone  bool          // first is closed
 
 	cancel context.CancelFunc
 	done   chan struct{} // closed when the background goroutine has returned
@@ -254,6 +256,7 @@ func NewJWKS(ctx context.Context, rawURL string, algs []string, opts ...JWKSOpti
 		onError:  cfg.onError,
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
+		first:    make(chan struct{}),
 	}
 	j.ring.Store(&keyring{algs: j.algs, keys: []verifier{}})
 	ctx, j.cancel = context.WithCancel(ctx)
@@ -391,6 +394,7 @@ func (j *JWKS) run(ctx context.Context) {
 			j.closed = true
 			c := j.call
 			j.call = nil
+			j.endFirstLocked()
 			j.mu.Unlock()
 			if c != nil {
 				c.err = errJWKSClosed
@@ -440,9 +444,33 @@ func (j *JWKS) fetchShared(ctx context.Context) (time.Duration, error) {
 	j.call = nil
 	j.lastErr = err
 	c.err = err
+	j.endFirstLocked()
 	j.mu.Unlock()
 	close(c.done)
 	return ttl, err
+}
+
+// endFirstLocked marks the end of the first fetch. j.mu is held.
+func (j *JWKS) endFirstLocked() {
+	if !j.firstDone {
+		j.firstDone = true
+		close(j.first)
+	}
+}
+
+// waitFirst waits for the end of the fetch that NewJWKS started, without
+// asking for another one, and returns its error (nil when it succeeded).
+// Several issuers use it so that a key set made for an issuer on demand is
+// fetched once however many requests wait for it.
+func (j *JWKS) waitFirst(ctx context.Context) error {
+	select {
+	case <-j.first:
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		return j.lastErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // fetch gets and parses the key set once.
