@@ -28,7 +28,11 @@ const DefaultCacheMaxTokenSize = 2048
 // (a key removed from a [KeySet] or a [JWKS] takes the results it verified
 // with it; a change that only adds keys keeps them). Issuer, audience and
 // type depend only on the token and the configuration, which are fixed, so
-// their verdict stands. The CSRF defence and the route requirements
+// their verdict stands. With several issuers ([WithIssuers],
+// [WithIssuerResolver]) a result is served only while the issuer's keys and
+// rules that verified it are still those in use: the resolver is asked
+// again, and an issuer evicted from the issuer cache takes its results with
+// it. The CSRF defence and the route requirements
 // ([Middleware.RequireScope], [Middleware.RequireRole]) run on every request
 // as before.
 //
@@ -167,6 +171,11 @@ type cacheEntry struct {
 	ref   atomic.Bool   // used since the CLOCK hand last passed
 	gen   atomic.Uint64 // a keyring generation known to hold the key
 
+	// owner verified the token: the middleware itself, or with several
+	// issuers the rules and keys of the issuer the token names. A hit is
+	// served only while owner is still the one trusted for that issuer.
+	owner *Middleware
+
 	alg string
 	kid []byte // nil when the token has none
 	key any    // the key material it verified with
@@ -194,7 +203,7 @@ func (c *tokenCache) set(h uint64) ([]atomic.Pointer[cacheEntry], uint64) {
 func (c *tokenCache) verify(ctx context.Context, m *Middleware, token string) (any, error) {
 	if len(token) > c.maxToken {
 		c.miss()
-		return m.verifyToken(ctx, token, nil, 0)
+		return m.verifyFull(ctx, token, nil, 0)
 	}
 	h := maphash.String(c.seed, token)
 	set, _ := c.set(h)
@@ -203,14 +212,16 @@ func (c *tokenCache) verify(ctx context.Context, m *Middleware, token string) (a
 		if e == nil || e.hash != h || e.token != token {
 			continue
 		}
-		if claims, err, ok := c.hit(ctx, m, e); ok {
-			return claims, err
+		if m.issuers == nil || m.issuers.trusts(ctx, e.owner) {
+			if claims, err, ok := c.hit(ctx, m, e); ok {
+				return claims, err
+			}
 		}
 		c.remove(e)
 		break
 	}
 	c.miss()
-	return m.verifyToken(ctx, token, c, h)
+	return m.verifyFull(ctx, token, c, h)
 }
 
 func (c *tokenCache) miss() {
@@ -222,7 +233,7 @@ func (c *tokenCache) miss() {
 // hit checks e again and returns a copy of its claims. ok is false when e
 // cannot be used and the token must be verified in full.
 func (c *tokenCache) hit(ctx context.Context, m *Middleware, e *cacheEntry) (claims any, err error, ok bool) {
-	if kr := m.keys.current(); e.gen.Load() != kr.gen {
+	if kr := e.owner.keys.current(); e.gen.Load() != kr.gen {
 		if !e.keyIn(kr) {
 			return nil, nil, false
 		}
@@ -290,6 +301,7 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 	e := &cacheEntry{
 		token:  token,
 		hash:   hash,
+		owner:  m,
 		alg:    key.alg,
 		key:    key.key,
 		until:  cv.exp + leeway,

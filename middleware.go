@@ -35,7 +35,8 @@ type Middleware struct {
 	cache         *tokenCache // nil: no cache
 	errNoType     error       // names the type claim
 
-	noRevocationCheck bool // WithInsecureNoRevocationCheck
+	noRevocationCheck bool       // WithInsecureNoRevocationCheck
+	issuers           *issuerSet // several issuers; nil: one, with keys
 }
 
 // New returns a Middleware configured by opts. It checks the whole
@@ -90,6 +91,9 @@ func New(opts ...Option) (*Middleware, error) {
 	m.responses = newResponses(c.realm, m.errNoType, m.csrf.missing)
 	if c.cache != nil {
 		m.cache = newTokenCache(c.cache, c.cloneClaims)
+	}
+	if c.issuers != nil {
+		m.issuers = newIssuerSet(m, c.issuers)
 	}
 	return m, nil
 }

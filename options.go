@@ -66,6 +66,7 @@ type config struct {
 	csrf              CSRF
 	cache             *cacheConfig  // nil: no cache
 	cloneClaims       func(any) any // the Clone method of the WithClaimsType type, if any
+	issuers           *trustConfig  // WithIssuers and WithIssuerResolver; nil: one issuer
 	errs              []error       // problems found while applying options
 }
 
@@ -297,6 +298,9 @@ func WithAuthenticatedPreflight() Option {
 // validate reports every problem of the configuration at once.
 func (c *config) validate() (keySource, error) {
 	errs := append([]error(nil), c.errs...)
+	if c.issuers != nil {
+		return nil, c.validateIssuers(errs)
+	}
 	var kr keyring
 	switch {
 	case c.sources > 1 || c.sources == 1 && len(c.keys) > 0:

@@ -27,7 +27,7 @@ func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 	if m.cache != nil {
 		return m.cache.verify(ctx, m, token)
 	}
-	return m.verifyToken(ctx, token, nil, 0)
+	return m.verifyFull(ctx, token, nil, 0)
 }
 
 // maxStackPayload is the largest payload decoded into a buffer on the stack.
@@ -38,9 +38,18 @@ const maxStackPayload = 1024
 // and its claims, so nothing from an unsigned payload is ever looked at.
 // When cache is not nil the result is added to it, under hash, once the
 // token has passed.
-func (m *Middleware) verifyToken(ctx context.Context, token string, cache *tokenCache, hash uint64) (any, error) {
-	dot1, dot2, err := splitToken(token)
-	if err != nil {
+//
+// With several issuers, pre is the payload as read to find the issuer,
+// before the signature check, and preBox the default claims that scan
+// filled (a parameter of its own: escape analysis does not tell fields
+// apart), so that the payload is not decoded and scanned twice; they are
+// used only once the signature has verified. nil otherwise.
+func (m *Middleware) verifyToken(ctx context.Context, token string, cache *tokenCache, hash uint64, pre *preScan, preBox *claimsBox) (any, error) {
+	var dot1, dot2 int
+	var err error
+	if pre != nil {
+		dot1, dot2 = pre.dot1, pre.dot2
+	} else if dot1, dot2, err = splitToken(token); err != nil {
 		return nil, err
 	}
 	if decodedLen(dot1) > maxHeaderSize {
@@ -68,6 +77,9 @@ func (m *Middleware) verifyToken(ctx context.Context, token string, cache *token
 	if err := verifySignature(key, token[:dot2], token[dot2+1:]); err != nil {
 		return nil, err
 	}
+	if pre != nil && pre.scanned && pre.typeClaim == m.typeClaim {
+		return m.accept(ctx, token, cache, hash, kr, key, &h, &pre.cv, pre.payload, preBox)
+	}
 
 	payText := token[dot1+1 : dot2]
 	var pbuf [maxStackPayload]byte
@@ -90,10 +102,17 @@ func (m *Middleware) verifyToken(ctx context.Context, token string, cache *token
 	if err != nil {
 		return nil, err
 	}
-	if err := m.validate(&h, &cv); err != nil {
+	return m.accept(ctx, token, cache, hash, kr, key, &h, &cv, payload, box)
+}
+
+// accept applies the rules of the claims to a token whose signature has
+// verified, and returns its claims.
+func (m *Middleware) accept(ctx context.Context, token string, cache *tokenCache, hash uint64, kr *keyring, key *verifier,
+	h *header, cv *claimView, payload []byte, box *claimsBox) (any, error) {
+	if err := m.validate(h, cv); err != nil {
 		return nil, err
 	}
-	if err := m.checkRevoked(ctx, &cv, box.payloadText()); err != nil {
+	if err := m.checkRevoked(ctx, cv, box.payloadText()); err != nil {
 		return nil, err
 	}
 	var claims any
@@ -107,7 +126,7 @@ func (m *Middleware) verifyToken(ctx context.Context, token string, cache *token
 		}
 	}
 	if cache != nil {
-		cache.fill(m, token, hash, kr, key, &h, &cv, payload, box, claims)
+		cache.fill(m, token, hash, kr, key, h, cv, payload, box, claims)
 	}
 	return claims, nil
 }
