@@ -80,7 +80,10 @@
 // serves them as a JWKS endpoint ([KeySet.JWKSHandler]); a [JWKS]
 // ([NewJWKS], [WithJWKS], [DiscoverJWKSURL]) follows an identity provider's
 // key set. The token's alg header never chooses the algorithm, and keys
-// never come from the token.
+// never come from the token. A guard can trust several identity providers:
+// [WithIssuers] gives each [TrustedIssuer] its own keys, audiences and type
+// rule, and [WithIssuerResolver] trusts issuers decided at run time, such as
+// one per tenant, whose keys are discovered when first needed.
 //
 // The repository's README.md and docs/ directory are the user's guide, and
 // every Example function of the package runs as a test.

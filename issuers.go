@@ -394,7 +394,7 @@ func newIssuerPlan(t TrustedIssuer, base *config) (*issuerPlan, error) {
 		errs = append(errs, errors.New("more than one of Keys, KeySet and JWKS: set one, or none to discover the keys"))
 	case sources == 1:
 		if len(t.Algorithms) > 0 || len(t.JWKSOptions) > 0 {
-			errs = append(errs, errors.New("Algorithms and JWKSOptions are only for discovered keys: the keys name their algorithms"))
+			errs = append(errs, errors.New("with Keys, KeySet or JWKS, leave Algorithms and JWKSOptions empty: they are only for discovered keys"))
 		}
 		src, err := c.validate()
 		if err != nil {
@@ -435,9 +435,9 @@ func (p *issuerPlan) discovery(t TrustedIssuer) []error {
 	}
 	for _, alg := range t.Algorithms {
 		if _, ok := algorithms[alg]; !ok {
-			errs = append(errs, fmt.Errorf("Algorithms: unsupported algorithm %q", alg))
+			errs = append(errs, fmt.Errorf("unsupported algorithm %q in Algorithms", alg))
 		} else if _, hmac := minHMACKey[alg]; hmac {
-			errs = append(errs, fmt.Errorf("Algorithms: %s: a remote key set never holds HMAC secrets", alg))
+			errs = append(errs, fmt.Errorf("%s in Algorithms: a remote key set never holds HMAC secrets", alg))
 		}
 	}
 	p.algs = append([]string(nil), t.Algorithms...)

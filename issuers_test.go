@@ -566,3 +566,48 @@ func TestIssuersConfig(t *testing.T) {
 		})
 	}
 }
+
+// FuzzIssuers signs arbitrary payloads with issuer A's key and checks the
+// middleware with issuers A and B (keys of the same kid) against one made
+// for A alone: they accept exactly the same tokens, with the same claims,
+// and never as B's.
+func FuzzIssuers(f *testing.F) {
+	exp := fmt.Sprint(testNow.Add(time.Hour).Unix())
+	rest := `"sub":"u","aud":"api.test","exp":` + exp + `,"type":"access"`
+	for _, p := range []string{
+		`{"iss":"https://a.example/",` + rest + `}`,
+		`{"iss":"https://b.example/",` + rest + `}`,
+		`{"iss":"https:\/\/a.example\/",` + rest + `}`,
+		`{"\u0069ss":"https://a.example/",` + rest + `}`,
+		`{"iss":"https://a.example/","iss":"https://b.example/",` + rest + `}`,
+		`{"iss":"https://a.example/","ISS":"https://b.example/",` + rest + `}`,
+		`{"iss":"https://a.example/","exp":"` + exp + `"}`,
+		`{"iss":"https://a.example/","typ":"x",` + rest + `,"nested":{"iss":"https://b.example/"}}`,
+		`{` + rest + `}`,
+		`[]`, `{"iss":null}`, "{\"iss\":\"\xff\"}",
+	} {
+		f.Add(p)
+	}
+	kA := jwtguard.Key{ID: "k1", Algorithm: "HS256", Key: []byte("secret-of-issuer-a-32-bytes-long")}
+	kB := jwtguard.Key{ID: "k1", Algorithm: "HS256", Key: []byte("secret-of-issuer-b-32-bytes-long")}
+	common := []jwtguard.Option{jwtguard.WithAudience("api.test"), jwtguard.WithClock(fixedClock)}
+	multi, err := jwtguard.New(append(common, jwtguard.WithIssuers(
+		jwtguard.TrustedIssuer{Issuer: "https://a.example/", Keys: []jwtguard.Key{kA}},
+		jwtguard.TrustedIssuer{Issuer: "https://b.example/", Keys: []jwtguard.Key{kB}},
+	))...)
+	require.NoError(f, err)
+	single, err := jwtguard.New(append(common, jwtguard.WithKeys(kA), jwtguard.WithIssuer("https://a.example/"))...)
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, payload string) {
+		tok := rawHS256(t, `{"alg":"HS256","kid":"k1"}`, payload, kA.Key.([]byte))
+		cm, errM := multi.Verify(t.Context(), tok)
+		cs, errS := single.Verify(t.Context(), tok)
+		require.Equal(t, errS == nil, errM == nil, "multi: %v; single: %v", errM, errS)
+		if errM != nil {
+			require.ErrorIs(t, errM, jwtguard.ErrInvalidToken)
+			return
+		}
+		require.Equal(t, cs, cm)
+		require.Equal(t, "https://a.example/", cm.(*jwtguard.Claims).Issuer)
+	})
+}
