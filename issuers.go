@@ -23,10 +23,11 @@ import (
 // on demand and kept in a bounded cache.
 //
 // The request path reads the token's iss before its signature is checked,
-// with the strict scanner and nothing else from the payload, only to choose
-// the issuer; the token is then verified in full by that issuer's own
-// verifier: a copy of the middleware with the issuer's keys, iss, audiences
-// and type rule, so every other rule of the middleware applies unchanged.
+// with the strict scanner, only to choose the issuer (nothing else from the
+// payload is used before the signature verifies); the token is then
+// verified in full by that issuer's own verifier: a copy of the middleware
+// with the issuer's keys, iss, audiences and type rule, so every other rule
+// of the middleware applies unchanged.
 
 // Defaults of [WithIssuerResolver].
 const (
@@ -125,8 +126,9 @@ type IssuerResolver func(ctx context.Context, issuer string) (TrustedIssuer, boo
 // in the context carry the iss claim, which is exactly the issuer that
 // verified them.
 //
-// The verification costs what one issuer's does, plus one strict scan of
-// the payload to read iss before the signature is checked.
+// The verification costs about what one issuer's does: the payload is
+// decoded and scanned once, before the signature check, and of that scan
+// only iss is used before the signature has verified.
 func WithIssuers(issuers ...TrustedIssuer) Option {
 	return func(c *config) {
 		tc := c.trust()
@@ -470,7 +472,7 @@ type issuerSet struct {
 	rc      resolverConfig       // of resolve
 	conf    *config              // for newIssuerPlan, of resolved issuers
 	ctx     context.Context      // of discovery and of the key sets made; cancelled by Close
-	cancel  context.CancelFunc   //
+	cancel  context.CancelFunc
 	wg      sync.WaitGroup       // set-ups under way
 	mu      sync.Mutex           // guards what follows and the providers' set-up fields
 	dynamic map[string]*provider // the resolver's issuers
@@ -481,8 +483,7 @@ type issuerSet struct {
 // provider is one trusted issuer: its plan and, once set up, its verifier.
 type provider struct {
 	issuer string
-	plan   *issuerPlan // nil until resolved, for a resolver's issuer being made
-	static bool
+	plan   *issuerPlan                // nil: the resolver's TrustedIssuer was refused (err says why)
 	mw     atomic.Pointer[Middleware] // the verifier, once the keys are set up
 
 	// Guarded by issuerSet.mu:
@@ -505,7 +506,7 @@ func newIssuerSet(m *Middleware, tc *trustConfig) *issuerSet {
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, pl := range tc.plans {
-		p := &provider{issuer: pl.issuer, plan: pl, static: true}
+		p := &provider{issuer: pl.issuer, plan: pl}
 		if pl.keys != nil {
 			p.mw.Store(s.verifier(pl, pl.keys))
 		}
@@ -545,7 +546,7 @@ type preScan struct {
 	payload    []byte
 	typeClaim  string // the type claim cv was read with
 	cv         claimView
-	scanned    bool // cv and box hold the claims; false: scanClaims found them wrong
+	scanned    bool // cv (and the box beside it) hold the claims; false: scanClaims found them wrong
 }
 
 // verify reads the iss of token, not yet verified, and has the verifier of
