@@ -524,6 +524,9 @@ func (s *issuerSet) verifier(pl *issuerPlan, keys keySource) *Middleware {
 	v.audience = pl.audience
 	v.typeMode, v.typeClaim, v.tokenType = pl.typeMode, pl.typeClaim, pl.tokenType
 	v.typeMedia = strings.ToLower(pl.tokenType) + "+jwt"
+	if pl.typeClaim != s.base.typeClaim {
+		v.errNoType = missingClaim(ErrTokenType, pl.typeClaim)
+	}
 	v.cache, v.issuers = nil, nil
 	return &v
 }

@@ -255,6 +255,11 @@ func TestIssuersThreeProviders(t *testing.T) {
 			assert.Equal(t, tt.wantIss, issuerInContext(t, mw, tt.token))
 		})
 	}
+	t.Run("the missing type claim named is the issuer's own", func(t *testing.T) {
+		_, err := mw.Verify(t.Context(), issued(t, kC, issC, "api.test", without("type"), nil))
+		require.ErrorIs(t, err, jwtguard.ErrTokenType)
+		assert.Contains(t, err.Error(), "missing required claim: typ")
+	})
 	for _, p := range []struct {
 		idp *idp
 		iss string
@@ -519,7 +524,7 @@ func TestIssuersConfig(t *testing.T) {
 		{"two sources", []jwtguard.Option{jwtguard.WithIssuers(with(func(t *jwtguard.TrustedIssuer) { t.KeySet = ks }))}, "more than one of Keys, KeySet and JWKS"},
 		{"weak key", []jwtguard.Option{jwtguard.WithIssuers(with(func(t *jwtguard.TrustedIssuer) {
 			t.Keys = []jwtguard.Key{{Algorithm: "HS256", Key: []byte("short")}}
-		}))}, `issuer 0 ("https://a.example.com/"): key "": HS256 secret is 5 bytes`},
+		}))}, `issuer 0 ("https://a.example.com/"): HS256 secret is 5 bytes`},
 		{"none", []jwtguard.Option{jwtguard.WithIssuers(with(func(t *jwtguard.TrustedIssuer) {
 			t.Keys = []jwtguard.Key{{Algorithm: "none", Key: []byte{}}}
 		}))}, `"none" is never allowed`},
