@@ -27,9 +27,7 @@ func Example_quickStart() {
 		jwtguard.WithKey("HS256", secret),
 		jwtguard.WithIssuer("https://auth.example.com"),
 		jwtguard.WithAudience("orders-api"),
-		jwtguard.WithFailureHook(func(r *http.Request, err error) {
-			slog.Info("auth rejected", "path", r.URL.Path, "reason", err) // the reason, never the token
-		}),
+		jwtguard.WithLogger(slog.Default(), slog.LevelInfo), // why a request was refused, never the token
 	)
 	if err != nil {
 		log.Fatal(err) // every configuration problem, reported together
