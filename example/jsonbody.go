@@ -2,33 +2,44 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"strings"
-	"unicode"
-	"unicode/utf16"
-	"unicode/utf8"
+
+	"github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 )
 
-// maxJSONDepth is the deepest nesting of arrays and objects read, as in
-// jwtguard.
-const maxJSONDepth = 32
-
-// decodeJSON reads the request body into v, as strictly as jwtguard reads
-// the bodies of its login, refresh and logout endpoints, so that every
-// endpoint of the example reads JSON the same way: the content type
-// application/json, at most maxBodyBytes (413), and exactly one JSON
-// object (RFC 8259) with nothing after it, no member name twice at any
-// depth (compared as encoding/json matches names, ignoring case, so that
-// {"email":"a@…","email":"b@…"} cannot pick either) and members of the
-// types of v (400). A member whose value is not valid UTF-8 (a raw byte,
-// or an escaped half of a surrogate pair), which encoding/json would turn
+// decodeJSON reads the request body into v, the pointer to a struct, so
+// that every endpoint of the example reads JSON the same way, at least as
+// strictly as jwtguard reads the bodies of its login, refresh and logout
+// endpoints. It wants the content type application/json (else 415) and at
+// most maxBodyBytes (else 413). The body is decoded by
+// github.com/go-json-experiment/json (encoding/json/v2) with
+// RejectUnknownMembers, and answered 400 naming what to fix unless it is
+// exactly one JSON object (RFC 8259) with nothing after it, in which
+//
+//   - no member name appears twice in an object, at any depth (names are
+//     compared exactly, after unescaping), so that
+//     {"email":"a@…","email":"b@…"} cannot pick either;
+//   - every member is a field of v, named exactly as the field's json tag:
+//     v2 matches names case-sensitively, so "Email" next to "email" is an
+//     unknown member, never folded into the field as encoding/json would;
+//   - every member has the JSON type of its field.
+//
+// A member whose value is not valid UTF-8 (a raw byte, or an escaped half
+// of a surrogate pair without the other), which encoding/json would turn
 // into U+FFFD so that different inputs became one, is refused with 422
-// naming the member.
+// naming the member; invalid UTF-8 in a member name is a 400.
+//
+// There is no depth limit of its own: an unknown member is refused before
+// its value is read, a value of the wrong type is skipped by the
+// tokenizer, which does not recurse, and only v's own fields are decoded;
+// the decoder refuses nesting deeper than 10000 levels.
 //
 // It returns 0 when v is filled, else the status and the message for the
 // client.
@@ -44,183 +55,71 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) (int, string) {
 		}
 		return http.StatusBadRequest, "the request body could not be read"
 	}
-	if status, msg := strictObject(b); status != 0 {
-		return status, msg
+	const malformed = "malformed JSON body"
+	if jsontext.Value(b).Kind() != '{' { // v2 would read null as the zero struct
+		return http.StatusBadRequest, malformed + ": want one object, such as {\"email\": string, \"password\": string}"
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		if errors.As(err, &typeErr) && typeErr.Field != "" {
-			return http.StatusBadRequest, fmt.Sprintf("malformed JSON body: %s must be a %s", typeErr.Field, typeName(typeErr.Type.String()))
+	dec := jsontext.NewDecoder(bytes.NewReader(b))
+	err = json.UnmarshalDecode(dec, v, json.RejectUnknownMembers(true))
+	var syntax *jsontext.SyntacticError
+	var semantic *json.SemanticError
+	switch {
+	case err == nil:
+		if _, err := dec.ReadToken(); err != io.EOF {
+			return http.StatusBadRequest, malformed + ": trailing data after the object"
 		}
-		return http.StatusBadRequest, "malformed JSON body"
+		return 0, ""
+	case errors.Is(err, jsontext.ErrDuplicateName) && errors.As(err, &syntax):
+		return http.StatusBadRequest, fmt.Sprintf("%s: member %q appears twice", malformed, member(syntax.JSONPointer))
+	case errors.Is(err, json.ErrUnknownName) && errors.As(err, &semantic):
+		return http.StatusBadRequest, fmt.Sprintf("%s: unknown member %q", malformed, member(semantic.JSONPointer))
+	case errors.As(err, &syntax) && jsontext.Value(b).IsValid(jsontext.AllowInvalidUTF8(true)):
+		// Well-formed but for its text: the error is at the first string
+		// that is not UTF-8, within the member named or a member name.
+		if syntax.JSONPointer == "" {
+			return http.StatusBadRequest, malformed + ": not valid UTF-8 in a member name"
+		}
+		return http.StatusUnprocessableEntity, member(syntax.JSONPointer) + " is not valid UTF-8"
+	case errors.As(err, &syntax):
+		// Not v2's message, which may quote the body (a password).
+		return http.StatusBadRequest, fmt.Sprintf("%s: syntax error after byte %d", malformed, syntax.ByteOffset)
+	case errors.As(err, &semantic) && semantic.JSONPointer != "" && semantic.GoType != nil:
+		return http.StatusBadRequest, fmt.Sprintf("%s: %s must be %s", malformed, member(semantic.JSONPointer), typeName(semantic.GoType))
 	}
-	return 0, ""
+	return http.StatusBadRequest, malformed
 }
 
-// strictObject checks that b is one JSON object as decodeJSON describes.
-// encoding/json's tokenizer does the parsing; this only adds the checks
-// it does not make.
-func strictObject(b []byte) (int, string) {
-	const malformed = "malformed JSON body: want one object, such as {\"email\": string, \"password\": string}"
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
-		return http.StatusBadRequest, malformed
+// member names the member at p as a client wrote it: "password", or
+// "profile.name" for a nested one.
+func member(p jsontext.Pointer) string {
+	var names []string
+	for name := range p.Tokens() {
+		names = append(names, name)
 	}
-	seen := map[string]bool{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return http.StatusBadRequest, malformed
-		}
-		name := tok.(string) // the tokenizer allows only strings here
-		key := foldName(name)
-		if seen[key] {
-			return http.StatusBadRequest, fmt.Sprintf("malformed JSON body: member %q appears twice", name)
-		}
-		seen[key] = true
-		start := dec.InputOffset() // before the colon: no backslash there
-		if msg := walk(dec, 2); msg != "" {
-			return http.StatusBadRequest, "malformed JSON body: " + msg
-		}
-		if !validText(b[start:dec.InputOffset()]) {
-			return http.StatusUnprocessableEntity, fmt.Sprintf("%s is not valid UTF-8", name)
-		}
-	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return http.StatusBadRequest, malformed
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return http.StatusBadRequest, "malformed JSON body: trailing data after the object"
-	}
-	if !utf8.Valid(b) { // in a member name
-		return http.StatusBadRequest, "malformed JSON body: not valid UTF-8"
-	}
-	return 0, ""
+	return strings.Join(names, ".")
 }
 
-// walk reads one value from dec and returns what is wrong with it: a
-// member name twice in an object, nesting deeper than maxJSONDepth, or a
-// syntax error.
-func walk(dec *json.Decoder, depth int) string {
-	if depth > maxJSONDepth {
-		return fmt.Sprintf("nested deeper than %d", maxJSONDepth)
+// typeName is how an error names the JSON type of a Go type, with its
+// article: "a string", "an array".
+func typeName(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return "syntax error"
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
 	}
-	switch tok {
-	case json.Delim('{'):
-		seen := map[string]bool{}
-		for dec.More() {
-			tok, err := dec.Token()
-			if err != nil {
-				return "syntax error"
-			}
-			name := tok.(string)
-			key := foldName(name)
-			if seen[key] {
-				return fmt.Sprintf("member %q appears twice", name)
-			}
-			seen[key] = true
-			if msg := walk(dec, depth+1); msg != "" {
-				return msg
-			}
-		}
-	case json.Delim('['):
-		for dec.More() {
-			if msg := walk(dec, depth+1); msg != "" {
-				return msg
-			}
-		}
-	default:
-		return ""
-	}
-	if _, err := dec.Token(); err != nil { // the closing delimiter
-		return "syntax error"
-	}
-	return ""
-}
-
-// foldName is the key under which encoding/json matches a member name to
-// a field: each rune replaced by the smallest of its simple case folding
-// orbit, so that "Email", "EMAIL" and "email" are one name.
-func foldName(name string) string {
-	return strings.Map(func(r rune) rune {
-		for {
-			next := unicode.SimpleFold(r)
-			if next <= r {
-				return next
-			}
-			r = next
-		}
-	}, name)
-}
-
-// validText reports whether the JSON text b, which the tokenizer has
-// accepted, is valid UTF-8 and escapes no half of a surrogate pair without
-// the other: the two ways a JSON string can fail to be Unicode text.
-// Backslashes occur only inside strings, so b may hold any JSON values.
-func validText(b []byte) bool {
-	if !utf8.Valid(b) {
-		return false
-	}
-	for i := 0; i < len(b); i++ {
-		if b[i] != '\\' {
-			continue
-		}
-		i++ // the escaped character
-		if b[i] != 'u' {
-			continue
-		}
-		r := hex4(b[i+1 : i+5])
-		i += 4
-		switch {
-		case !utf16.IsSurrogate(r):
-		case r >= 0xDC00: // a low half first
-			return false
-		case i+6 < len(b) && b[i+1] == '\\' && b[i+2] == 'u':
-			lo := hex4(b[i+3 : i+7])
-			if lo < 0xDC00 || lo > 0xDFFF {
-				return false
-			}
-			i += 6
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// hex4 reads the four hex digits of a \u escape the tokenizer accepted.
-func hex4(b []byte) rune {
-	var r rune
-	for _, c := range b {
-		switch {
-		case c >= 'a':
-			c -= 'a' - 10
-		case c >= 'A':
-			c -= 'A' - 10
-		default:
-			c -= '0'
-		}
-		r = r<<4 | rune(c)
-	}
-	return r
-}
-
-// typeName is how an error names the JSON type of a Go type.
-func typeName(goType string) string {
-	switch strings.TrimLeft(goType, "*") {
-	case "string":
-		return "string"
-	case "bool":
-		return "boolean"
-	case "int", "int64", "float64":
-		return "number"
-	}
-	return "value of another type"
+	return "a value of another type"
 }
 
 // inputError is a field value refused for a reason the user can fix
