@@ -186,6 +186,7 @@ type cacheEntry struct {
 
 	iss, jti, fid string // for the revocation store
 	hasFID        bool
+	binding       binding // the cnf claim, for DPoP
 
 	box     *claimsBox // default claims, to copy
 	claims  any        // claims of a type with Clone, to copy
@@ -214,6 +215,9 @@ func (c *tokenCache) verify(ctx context.Context, m *Middleware, token string) (a
 		}
 		if m.issuers == nil || m.issuers.trusts(ctx, e.owner) {
 			if claims, err, ok := c.hit(ctx, m, e); ok {
+				if b := bindingFrom(ctx); b != nil && err == nil {
+					*b = e.binding
+				}
 				return claims, err
 			}
 		}
@@ -311,6 +315,7 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 		hasIat: cv.hasIat,
 	}
 	e.gen.Store(kr.gen)
+	e.binding.set(cv, box.payloadText())
 	if h.kid != nil {
 		e.kid = bytes.Clone(h.kid)
 	}

@@ -37,6 +37,7 @@ type Middleware struct {
 
 	noRevocationCheck bool       // WithInsecureNoRevocationCheck
 	issuers           *issuerSet // several issuers; nil: one, with keys
+	dpop              *dpopGuard // nil: DPoP disabled
 }
 
 // New returns a Middleware configured by opts. It checks the whole
@@ -95,6 +96,7 @@ func New(opts ...Option) (*Middleware, error) {
 	if c.issuers != nil {
 		m.issuers = newIssuerSet(m, c.issuers)
 	}
+	m.dpop = newDPoPGuard(c.dpop, c.clock)
 	return m, nil
 }
 
@@ -108,6 +110,9 @@ func New(opts ...Option) (*Middleware, error) {
 // [WithStore], a verified token is looked up in the store ([ErrRevoked],
 // or [ErrUnavailable] when the store fails).
 func (m *Middleware) Check(r *http.Request) (any, error) {
+	if m.dpop != nil {
+		return m.dpop.check(m, r)
+	}
 	token, source, err := extract(m.extractors, r)
 	if err != nil {
 		return nil, err
@@ -121,10 +126,13 @@ func (m *Middleware) Check(r *http.Request) (any, error) {
 }
 
 // Verify verifies a token string, as [Middleware.Check] does after
-// extraction.
+// extraction. With [WithDPoP] it takes token as a bearer token.
 func (m *Middleware) Verify(ctx context.Context, token string) (any, error) {
 	if token == "" {
 		return nil, ErrNoToken
+	}
+	if m.dpop != nil {
+		return m.dpop.verifyBearer(ctx, m, token)
 	}
 	return m.verify(ctx, token)
 }
@@ -160,17 +168,10 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 func (m *Middleware) Optional(next http.Handler) http.Handler {
 	mustHandler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, source, err := extract(m.extractors, r)
+		claims, err := m.Check(r)
 		if err == ErrNoToken {
 			next.ServeHTTP(w, r)
 			return
-		}
-		if err == nil && source == SourceCookie {
-			err = m.csrf.check(r)
-		}
-		var claims any
-		if err == nil {
-			claims, err = m.Verify(r.Context(), token)
 		}
 		if err != nil {
 			m.fail(w, r, err)
@@ -239,6 +240,7 @@ func (m *Middleware) require(denied error, allowed func(claims any) bool) func(h
 				}
 				claims = c
 				r = m.withClaims(r, claims)
+				m.dpop.setNonce(w, r, nil)
 			}
 			if !allowed(claims) {
 				m.fail(w, r, denied)
@@ -251,6 +253,7 @@ func (m *Middleware) require(denied error, allowed func(claims any) bool) func(h
 
 // serve calls next with claims in the request context.
 func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request, claims any) {
+	m.dpop.setNonce(w, r, nil)
 	next.ServeHTTP(w, m.withClaims(r, claims))
 }
 
@@ -268,8 +271,12 @@ func (m *Middleware) withClaims(r *http.Request, claims any) *http.Request {
 // request.
 func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	m.report(r, err, 0)
+	m.dpop.setNonce(w, r, err)
 	if m.errorHandler != nil {
 		m.errorHandler(w, r, err)
+		return
+	}
+	if m.dpop != nil && m.dpop.write(w, r, err, &m.responses) {
 		return
 	}
 	m.responses.write(w, err)

@@ -67,6 +67,7 @@ type config struct {
 	cache             *cacheConfig  // nil: no cache
 	cloneClaims       func(any) any // the Clone method of the WithClaimsType type, if any
 	issuers           *trustConfig  // WithIssuers and WithIssuerResolver; nil: one issuer
+	dpop              *dpopConfig   // nil: DPoP disabled
 	errs              []error       // problems found while applying options
 }
 
@@ -176,7 +177,7 @@ func WithTokenType(tokenType string) Option {
 
 // WithTypeClaim names the claim that carries the token type. Default:
 // [DefaultTypeClaim] ("type"). It cannot be another claim the package reads
-// (iss, sub, aud, exp, nbf, iat, jti, roles, scope, fid). Identity providers use other names, such as
+// (iss, sub, aud, exp, nbf, iat, jti, roles, scope, fid, cnf). Identity providers use other names, such as
 // Keycloak's "typ" claim with the value "Bearer".
 func WithTypeClaim(name string) Option {
 	return func(c *config) {

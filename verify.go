@@ -128,6 +128,9 @@ func (m *Middleware) accept(ctx context.Context, token string, cache *tokenCache
 	if cache != nil {
 		cache.fill(m, token, hash, kr, key, h, cv, payload, box, claims)
 	}
+	if b := bindingFrom(ctx); b != nil {
+		b.set(cv, box.payloadText())
+	}
 	return claims, nil
 }
 
@@ -293,13 +296,15 @@ type claimView struct {
 	hasType                bool
 	jti, fid               span // for the revocation store
 	hasJTI, hasFID         bool
+	jkt                    span // cnf.jkt, the DPoP key thumbprint (RFC 9449 §6.1)
+	hasCnf, hasJKT         bool
 }
 
 // knownNames are the claim names whose value types the middleware fixes:
 // the registered claims of RFC 7519 §4.1 and those of [Claims]. A top-level
 // member that differs from one of them (or from the type claim) only in case
 // is refused, since encoding/json would decode it into the same field.
-var knownNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "roles", "scope", "fid"}
+var knownNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "roles", "scope", "fid", "cnf"}
 
 // claimsBox holds default claims together with the storage of their dates
 // and of short roles and aud lists, so that they take one allocation. The
@@ -418,6 +423,9 @@ func scanClaims(payload []byte, typeClaim string, dst *claimsBox) (claimView, er
 		case "fid":
 			cv.fid, ok = s.str()
 			cv.hasFID = true
+		case "cnf":
+			cv.jkt, cv.hasJKT, ok = s.confirmation()
+			cv.hasCnf = true
 		case "sub", "type", "scope":
 			var v span
 			v, ok = s.str()

@@ -1,0 +1,443 @@
+package jwtguard
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// DPoPMode says whether the middleware takes DPoP-bound tokens (RFC 9449),
+// bearer tokens, or both.
+type DPoPMode int
+
+const (
+	// DPoPDisabled is the default: bearer tokens only, as without
+	// [WithDPoP]. The DPoP scheme counts as no token, and a token with a cnf
+	// claim is taken as a bearer token, as a server unaware of DPoP would
+	// (RFC 9449 §7.2).
+	DPoPDisabled DPoPMode = iota
+	// DPoPAllowed takes both: "Authorization: DPoP <token>" with a DPoP
+	// proof, checked as RFC 9449 §4.3 says, and bearer tokens without a cnf
+	// claim, checked as before. A DPoP-bound token presented as a bearer
+	// token is refused.
+	DPoPAllowed
+	// DPoPRequired takes DPoP-bound tokens with a proof only; every bearer
+	// token is refused ([ErrDPoPRequired]).
+	DPoPRequired
+)
+
+// String returns the mode's name: "disabled", "allowed" or "required".
+func (m DPoPMode) String() string {
+	switch m {
+	case DPoPDisabled:
+		return "disabled"
+	case DPoPAllowed:
+		return "allowed"
+	case DPoPRequired:
+		return "required"
+	}
+	return fmt.Sprintf("DPoPMode(%d)", int(m))
+}
+
+// Defaults of [WithDPoP].
+const (
+	// DefaultDPoPWindow is how far a proof's iat may be from the server's
+	// clock, either side, beyond the leeway of [WithLeeway].
+	DefaultDPoPWindow = 3 * time.Minute
+	// DefaultReplayCacheSize is the most proof identifiers the default
+	// in-memory replay cache holds.
+	DefaultReplayCacheSize = 1 << 20
+)
+
+// DefaultDPoPAlgorithms are the proof algorithms accepted by default: every
+// asymmetric algorithm the package supports. HMAC and "none" can never be
+// used for proofs.
+var defaultDPoPAlgorithms = []string{"ES256", "ES384", "ES512", "EdDSA", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"}
+
+// A DPoPOption configures [WithDPoP].
+type DPoPOption func(*dpopConfig)
+
+type dpopConfig struct {
+	mode    DPoPMode
+	algs    []string
+	window  time.Duration
+	replay  ReplayCache // nil: a MemoryReplayCache of DefaultReplayCacheSize
+	nonce   []byte      // nil: no nonces
+	rotate  time.Duration
+	proxies *proxyConfig
+	errs    []error
+}
+
+// WithDPoP turns on DPoP (RFC 9449) in mode: sender-constrained access
+// tokens, bound by their cnf.jkt claim to a key the client holds and proves
+// it holds by signing a proof for each request. A request under the DPoP
+// scheme, "Authorization: DPoP <token>", must carry exactly one DPoP header
+// with a proof that passes every check of RFC 9449 §4.3:
+//
+//   - a compact JWS of at most 8 KiB with typ "dpop+jwt" and an alg from the
+//     allow-list ([DPoPAlgorithms]; never "none" or HMAC);
+//   - a jwk header with a public key only (a private member is refused)
+//     that fits the alg, and a signature that verifies with it;
+//   - jti, htm, htu and iat claims; htm equal to the request method; htu
+//     equal to the request URI without query and fragment, both normalised
+//     as RFC 3986 §6.2.2 and §6.2.3 say (scheme and host case, default
+//     port, percent-encoding, dot segments); the scheme and host come from
+//     the request, or from a forwarded header sent by a proxy named in
+//     [DPoPTrustedProxies];
+//   - iat within the window ([DPoPWindow]) either side of the clock, plus
+//     the leeway;
+//   - ath equal to base64url(SHA-256(access token));
+//   - the RFC 7638 thumbprint of jwk equal to the token's cnf.jkt;
+//   - with [DPoPNonces], a current server nonce;
+//   - a jti not seen before within the window (the [ReplayCache]); the jti
+//     is recorded only when every other check has passed.
+//
+// The token itself is verified exactly as a bearer token is. A token without
+// cnf.jkt under the DPoP scheme is refused ([ErrDPoPBinding]), so
+// [DPoPRequired] cannot be bypassed with an unbound token; a token with a
+// cnf claim presented as a bearer token (or from a cookie) is refused
+// ([ErrDPoPRequired]), and so is a DPoP header beside a bearer token (400).
+// [Middleware.Verify], which sees no request, takes tokens as bearer tokens.
+//
+// Responses: 401 with WWW-Authenticate: DPoP algs="…" and
+// error="invalid_dpop_proof" ([ErrDPoPProof]), "use_dpop_nonce" with a
+// DPoP-Nonce header ([ErrDPoPNonce]) or "invalid_token"; a request without
+// credentials gets both a Bearer and a DPoP challenge in [DPoPAllowed], the
+// DPoP one only in [DPoPRequired]; a store or replay cache that fails
+// answers 503. Default: [DPoPDisabled].
+func WithDPoP(mode DPoPMode, opts ...DPoPOption) Option {
+	return func(c *config) {
+		d := &dpopConfig{mode: mode, algs: defaultDPoPAlgorithms, window: DefaultDPoPWindow, rotate: DefaultDPoPNonceLifetime}
+		if mode < DPoPDisabled || mode > DPoPRequired {
+			d.errs = append(d.errs, fmt.Errorf("WithDPoP: unknown mode %d", int(mode)))
+		}
+		for _, opt := range opts {
+			if opt != nil {
+				opt(d)
+			}
+		}
+		c.errs = append(c.errs, d.errs...)
+		c.dpop = d
+	}
+}
+
+// DPoPAlgorithms sets the algorithms accepted for proofs, advertised in the
+// algs parameter of challenges. Only asymmetric algorithms the package
+// supports may be named. Default: ES256, ES384, ES512, EdDSA, PS256, PS384,
+// PS512, RS256, RS384 and RS512 (RSA keys of at least 2048 bits).
+func DPoPAlgorithms(algs ...string) DPoPOption {
+	return func(d *dpopConfig) {
+		if len(algs) == 0 {
+			d.errs = append(d.errs, errors.New("DPoPAlgorithms: no algorithm"))
+		}
+		for _, a := range algs {
+			if !contains(defaultDPoPAlgorithms, a) {
+				d.errs = append(d.errs, fmt.Errorf("DPoPAlgorithms: %q is not an asymmetric algorithm this package supports", a))
+			}
+		}
+		d.algs = append([]string(nil), algs...)
+	}
+}
+
+// DPoPWindow sets how far a proof's iat may be from the server's clock,
+// before or after it, beyond the leeway of [WithLeeway]. Proof identifiers
+// are remembered for as long as a proof can pass this check. Default:
+// [DefaultDPoPWindow] (3 minutes). It must be between 5 seconds and 1 hour.
+func DPoPWindow(d time.Duration) DPoPOption {
+	return func(c *dpopConfig) {
+		if d < 5*time.Second || d > time.Hour {
+			c.errs = append(c.errs, fmt.Errorf("DPoPWindow: %v is outside [5s, 1h]", d))
+		}
+		c.window = d
+	}
+}
+
+// DPoPReplayCache sets where proof identifiers are remembered, to refuse a
+// proof seen before ([ErrDPoPReplay]). Several instances of a service must
+// share one (the Redis store of the redisstore module is one), or a proof
+// replayed to another instance passes there. Default: a
+// [MemoryReplayCache] of [DefaultReplayCacheSize] entries for this
+// middleware alone.
+func DPoPReplayCache(c ReplayCache) DPoPOption {
+	return func(d *dpopConfig) {
+		if c == nil {
+			d.errs = append(d.errs, errors.New("DPoPReplayCache: nil cache"))
+		}
+		d.replay = c
+	}
+}
+
+// dpopGuard is the DPoP configuration of a Middleware, checked and fixed by
+// New.
+type dpopGuard struct {
+	mode      DPoPMode
+	algs      []string
+	window    float64 // seconds
+	replay    ReplayCache
+	nonces    *nonceSource // nil: no nonces
+	proxies   *proxyConfig // nil: no proxy is trusted
+	challenge string       // `DPoP algs="…"`
+}
+
+// newDPoPGuard returns the guard of d, which New has checked, or nil for
+// DPoPDisabled.
+func newDPoPGuard(d *dpopConfig, clock func() time.Time) *dpopGuard {
+	if d == nil || d.mode == DPoPDisabled {
+		return nil
+	}
+	g := &dpopGuard{
+		mode:      d.mode,
+		algs:      append([]string(nil), d.algs...),
+		window:    d.window.Seconds(),
+		replay:    d.replay,
+		proxies:   d.proxies,
+		challenge: `DPoP algs="` + strings.Join(d.algs, " ") + `"`,
+	}
+	if g.replay == nil {
+		g.replay = newMemoryReplayCache(DefaultReplayCacheSize, clock)
+	}
+	if d.nonce != nil {
+		g.nonces = newNonceSource(d.nonce, d.rotate, clock)
+	}
+	return g
+}
+
+// binding is what a verified token says about DPoP: whether it has a cnf
+// claim (it is sender-constrained) and the key thumbprint in cnf.jkt.
+type binding struct {
+	bound bool   // the token has a cnf claim
+	jkt   string // cnf.jkt, "" when absent
+}
+
+// set reads the binding of cv; text is the payload string of default
+// claims, or "".
+func (b *binding) set(cv *claimView, text string) {
+	*b = binding{bound: cv.hasCnf}
+	if cv.hasJKT {
+		b.jkt = cv.jkt.in(text)
+	}
+}
+
+// bindingKey is the context key under which the DPoP guard passes a
+// *binding down to verification, which fills it once the token has passed.
+type bindingKey struct{}
+
+// withBinding returns ctx carrying b.
+func withBinding(ctx context.Context, b *binding) context.Context {
+	return context.WithValue(ctx, bindingKey{}, b)
+}
+
+// bindingFrom returns the *binding in ctx, or nil.
+func bindingFrom(ctx context.Context) *binding {
+	b, _ := ctx.Value(bindingKey{}).(*binding)
+	return b
+}
+
+// confirmation reads a cnf claim (RFC 7800 §3.1): an object whose jkt
+// member, when present, is a string. Other confirmation methods are
+// skipped.
+func (s *scanner) confirmation() (jkt span, hasJKT, ok bool) {
+	var seen keySet
+	if !s.open() {
+		return span{}, false, false
+	}
+	for first := true; ; first = false {
+		key, done, ok := s.member(first)
+		if !ok {
+			return span{}, false, false
+		}
+		if done {
+			return jkt, hasJKT, true
+		}
+		if !seen.add(s.b, key, maxHeaderMembers) {
+			return span{}, false, false
+		}
+		if key.is("jkt") {
+			if jkt, ok = s.str(); !ok {
+				return span{}, false, false
+			}
+			hasJKT = true
+			continue
+		}
+		if !s.value(2) {
+			return span{}, false, false
+		}
+	}
+}
+
+// check authenticates r for a Middleware with DPoP on. It replaces
+// extraction and verification in [Middleware.Check].
+func (g *dpopGuard) check(m *Middleware, r *http.Request) (any, error) {
+	token, err := dpopAuthorization(r)
+	if err != nil {
+		return nil, err
+	}
+	if token == "" {
+		return g.checkBearer(m, r)
+	}
+	// Another source that also holds a token makes the request ambiguous.
+	if other, _, err := extract(m.extractors, r); err != ErrNoToken {
+		if err == nil && other != "" {
+			err = errManySources
+		}
+		return nil, err
+	}
+	proof, err := proofHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(token) > m.maxTokenSize {
+		return nil, errTooLarge
+	}
+	var b binding
+	claims, err := m.verify(withBinding(r.Context(), &b), token)
+	if err != nil {
+		return nil, err
+	}
+	if b.jkt == "" {
+		return nil, errDPoPUnbound
+	}
+	p, err := g.verifyProof(m, r, proof, token)
+	if err != nil {
+		return nil, err
+	}
+	if subtle.ConstantTimeCompare([]byte(p.jkt), []byte(b.jkt)) != 1 {
+		return nil, errDPoPWrongKey
+	}
+	if err := g.checkNonce(p); err != nil {
+		return nil, err
+	}
+	if err := g.remember(r.Context(), m, p); err != nil {
+		return nil, err
+	}
+	return claims, nil
+}
+
+// checkBearer authenticates a request without the DPoP scheme: a bearer
+// token, or one from another configured source.
+func (g *dpopGuard) checkBearer(m *Middleware, r *http.Request) (any, error) {
+	token, source, err := extract(m.extractors, r)
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Header["Dpop"]) > 0 {
+		return nil, errDPoPWithBearer
+	}
+	if source == SourceCookie {
+		if err := m.csrf.check(r); err != nil {
+			return nil, err
+		}
+	}
+	return g.verifyBearer(r.Context(), m, token)
+}
+
+// verifyBearer verifies a token that came without a proof.
+func (g *dpopGuard) verifyBearer(ctx context.Context, m *Middleware, token string) (any, error) {
+	if g.mode == DPoPRequired {
+		return nil, errDPoPBearer
+	}
+	var b binding
+	claims, err := m.verify(withBinding(ctx, &b), token)
+	if err != nil {
+		return nil, err
+	}
+	if b.bound {
+		return nil, errDPoPBearerBound
+	}
+	return claims, nil
+}
+
+// remember records the proof's jti in the replay cache, refusing a proof
+// seen before. The entry lasts as long as the proof could pass the iat
+// check.
+func (g *dpopGuard) remember(ctx context.Context, m *Middleware, p *proof) error {
+	_, leeway := m.now()
+	until := p.iat + g.window + leeway + 1
+	fresh, err := g.replay.Remember(ctx, replayID(p.jkt, p.jti), time.Unix(int64(until), 0))
+	if err != nil {
+		return fmt.Errorf("%w: DPoP replay cache: %w", ErrUnavailable, err)
+	}
+	if !fresh {
+		return errDPoPReplayed
+	}
+	return nil
+}
+
+// replayID is the replay cache key of a proof: 128 bits of SHA-256 over
+// the key thumbprint and the jti, base64url-encoded (22 characters), so
+// that one client cannot spoil another's jti, and entries have one size.
+func replayID(jkt, jti string) string {
+	h := sha256.New()
+	h.Write([]byte(jkt))
+	h.Write([]byte{0})
+	h.Write([]byte(jti))
+	var sum [sha256.Size]byte
+	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
+}
+
+// dpopAuthorization reads "Authorization: DPoP <token>": the scheme in any
+// case, one or more spaces, surrounding white space ignored. Another scheme
+// is no token; two Authorization headers, the scheme without a token or a
+// token with a space inside are malformed.
+func dpopAuthorization(r *http.Request) (string, error) {
+	values := r.Header["Authorization"]
+	switch len(values) {
+	case 0:
+		return "", nil
+	case 1:
+	default:
+		return "", errTwoAuthorization
+	}
+	v := strings.TrimSpace(values[0])
+	const scheme = "dpop"
+	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+		return "", nil
+	}
+	rest := v[len(scheme):]
+	if rest == "" {
+		return "", errDPoPEmpty
+	}
+	if rest[0] != ' ' {
+		return "", nil // another scheme that starts with "dpop"
+	}
+	token := strings.TrimLeft(rest, " ")
+	if token == "" {
+		return "", errDPoPEmpty
+	}
+	if strings.IndexByte(token, ' ') >= 0 || strings.IndexByte(token, '\t') >= 0 {
+		return "", errDPoPSpace
+	}
+	return token, nil
+}
+
+// proofHeader returns the one DPoP header of r.
+func proofHeader(r *http.Request) (string, error) {
+	values := r.Header["Dpop"]
+	switch len(values) {
+	case 0:
+		return "", errDPoPMissing
+	case 1:
+	default:
+		return "", errDPoPTwoHeaders
+	}
+	p := strings.TrimSpace(values[0])
+	if p == "" {
+		return "", errDPoPMissing
+	}
+	return p, nil
+}
+
+// accessTokenHash is the ath of token: base64url(SHA-256(token)) (RFC 9449
+// §4.2).
+func accessTokenHash(token string) [43]byte {
+	sum := sha256.Sum256([]byte(token))
+	var out [43]byte
+	base64.RawURLEncoding.Encode(out[:], sum[:])
+	return out
+}
