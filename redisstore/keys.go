@@ -13,6 +13,7 @@ import (
 //	P fam:{<iss>:<fid>}          revoked family       (value: end, unix ms)
 //	P used:{<iss>:<fid>}:<jti>   used refresh token   (value: "first:" first use, unix ms)
 //	P events                     pub/sub channel: "<end ms> <key>" per revocation
+//	P dpop:<id>                  DPoP proof identifier seen (value: "1"; expires with the proof)
 //
 // The two keys of a family share the Cluster hash tag {<iss>:<fid>}, so the
 // rotation script may touch both.
