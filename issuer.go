@@ -105,6 +105,9 @@ type TokenPair struct {
 	AccessExpiresAt time.Time
 	// RefreshExpiresAt is the refresh token's exp.
 	RefreshExpiresAt time.Time
+	// DPoPKey is the RFC 7638 thumbprint of the DPoP key both tokens are
+	// bound to (their cnf.jkt claim), or "" for bearer tokens.
+	DPoPKey string
 }
 
 // NewIssuer returns an Issuer configured by cfg, reporting every problem at
@@ -200,7 +203,7 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 // claims are extra claims put in both tokens as they are (for example
 // "roles": []string{"admin"} or "scope": "orders:read"); they may be nil.
 // They must not name a claim the issuer sets (iss, sub, aud, exp, nbf, iat,
-// jti, type, fid), nor differ from a known claim only in case, and "roles"
+// jti, type, fid, cnf), nor differ from a known claim only in case, and "roles"
 // and "scope" must have the types of [Claims].
 //
 // Each token gets a random jti; both carry the family id in claim "fid".
@@ -225,7 +228,13 @@ func (i *Issuer) Issue(ctx context.Context, subject string, claims map[string]an
 var ErrCannotIssue = errors.New("jwtguard: cannot issue token")
 
 // issue mints a pair of family fid.
-func (i *Issuer) issue(_ context.Context, subject string, claims map[string]any, fid string) (*TokenPair, error) {
+func (i *Issuer) issue(ctx context.Context, subject string, claims map[string]any, fid string) (*TokenPair, error) {
+	return i.issueBound(ctx, subject, claims, fid, "")
+}
+
+// issueBound mints a pair of family fid bound to the DPoP key thumbprint
+// jkt (claim cnf.jkt, RFC 9449 §6.1), or unbound when jkt is "".
+func (i *Issuer) issueBound(_ context.Context, subject string, claims map[string]any, fid, jkt string) (*TokenPair, error) {
 	if subject == "" {
 		return nil, fmt.Errorf("%w: empty subject: the subject is the user's stable ID", ErrCannotIssue)
 	}
@@ -237,18 +246,18 @@ func (i *Issuer) issue(_ context.Context, subject string, claims map[string]any,
 		return nil, fmt.Errorf("jwtguard: issue: %w", err)
 	}
 	now := i.clock().Truncate(time.Second)
-	pair := &TokenPair{AccessExpiresAt: now.Add(i.accessTTL), RefreshExpiresAt: now.Add(i.refreshTTL)}
-	if pair.AccessToken, err = i.mint(key, subject, claims, fid, TypeAccess, now, pair.AccessExpiresAt); err != nil {
+	pair := &TokenPair{AccessExpiresAt: now.Add(i.accessTTL), RefreshExpiresAt: now.Add(i.refreshTTL), DPoPKey: jkt}
+	if pair.AccessToken, err = i.mint(key, subject, claims, fid, jkt, TypeAccess, now, pair.AccessExpiresAt); err != nil {
 		return nil, err
 	}
-	if pair.RefreshToken, err = i.mint(key, subject, claims, fid, TypeRefresh, now, pair.RefreshExpiresAt); err != nil {
+	if pair.RefreshToken, err = i.mint(key, subject, claims, fid, jkt, TypeRefresh, now, pair.RefreshExpiresAt); err != nil {
 		return nil, err
 	}
 	return pair, nil
 }
 
 // mint signs one token.
-func (i *Issuer) mint(key *signingKey, subject string, extra map[string]any, fid, typ string, now, exp time.Time) (string, error) {
+func (i *Issuer) mint(key *signingKey, subject string, extra map[string]any, fid, jkt, typ string, now, exp time.Time) (string, error) {
 	jti, err := randomID()
 	if err != nil {
 		return "", err
@@ -268,6 +277,9 @@ func (i *Issuer) mint(key *signingKey, subject string, extra map[string]any, fid
 	payload["jti"] = jti
 	payload["type"] = typ
 	payload["fid"] = fid
+	if jkt != "" {
+		payload["cnf"] = map[string]string{"jkt": jkt}
+	}
 	pb, err := json.Marshal(payload)
 	if err != nil {
 		return "", fmt.Errorf("%w: claims: %w", ErrCannotIssue, err)
@@ -363,7 +375,7 @@ func jsonKind(b []byte) string {
 // reservedClaim reports whether name is, or differs only in case from, a
 // claim the issuer sets.
 func reservedClaim(name string) bool {
-	for _, r := range [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "fid"} {
+	for _, r := range [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "fid", "cnf"} {
 		if strings.EqualFold(name, r) {
 			return true
 		}

@@ -36,6 +36,12 @@ import (
 // also pass [http.CrossOriginProtection] (403), so that no other site can
 // log a browser into an account of its choosing; the custom header of
 // [CSRF] is not required, since no cookie authenticates a login.
+//
+// With [WithDPoP] among the access options, a login that carries a DPoP
+// proof (htm POST, htu this endpoint, no ath) gets a pair bound to the
+// proof's key, with token_type "DPoP" (RFC 9449 §5); a bad proof is
+// answered 400 invalid_dpop_proof, and with [DPoPNonces] a proof without a
+// current nonce 400 use_dpop_nonce with a DPoP-Nonce header.
 func (s *Sessions) LoginHandler(authenticate LoginFunc) http.Handler {
 	if authenticate == nil {
 		panic("jwtguard: nil LoginFunc")
@@ -93,6 +99,10 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate Lo
 	if f["username"] == "" || f["password"] == "" {
 		return errLoginFields
 	}
+	jkt, err := s.tokenProof(r, "")
+	if err != nil {
+		return err
+	}
 	subject, claims, err := authenticate(r.Context(), f["username"], f["password"])
 	switch {
 	case errors.Is(err, ErrInvalidCredentials):
@@ -100,12 +110,13 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate Lo
 	case err != nil:
 		return fmt.Errorf("%w: login: %w", ErrUnavailable, err)
 	}
-	pair, err := s.issuer.Issue(r.Context(), subject, claims)
+	pair, err := s.issuePair(r.Context(), subject, claims, jkt)
 	switch {
 	case errors.Is(err, ErrCannotIssue):
 		return fmt.Errorf("login: %w", err)
 	case err != nil:
 		return fmt.Errorf("%w: %w", errInternal, err)
 	}
+	s.mw.dpop.setNonce(w, r, nil)
 	return s.writePair(w, pair, inCookies)
 }

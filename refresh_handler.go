@@ -50,6 +50,14 @@ import (
 // timeout, say). Either way the client retries with the same refresh
 // token, within the reuse interval of its first attempt, and gets 200 with
 // a pair; the tokens it held stay valid.
+//
+// With [WithDPoP] among the access options, a DPoP-bound refresh token
+// (issued to a login or refresh with a proof) refreshes only with a proof
+// by the same key (htm POST, htu this endpoint, no ath): without one the
+// answer is 400 invalid_dpop_proof, with one by another key 400
+// invalid_grant, and the refresh token is left unused. The next pair is
+// bound to the proof's key; an unbound refresh token with a proof gets a
+// bound pair.
 func (s *Sessions) RefreshHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fromCookie, err := s.refresh(w, r)
@@ -143,6 +151,10 @@ func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie b
 	if tc.fid == "" {
 		return fromCookie, errNoFamily
 	}
+	jkt, err := s.refreshProof(r, tc)
+	if err != nil {
+		return fromCookie, err
+	}
 	now := s.issuer.clock()
 	familyUntil := now.Add(s.issuer.refreshTTL + s.issuer.leeway)
 	claims, err := tc.extra()
@@ -177,9 +189,10 @@ func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie b
 	default:
 		return fromCookie, familyRevoked
 	}
-	pair, err := s.issuer.issue(ctx, tc.sub, claims, tc.fid)
+	pair, err := s.issuer.issueBound(ctx, tc.sub, claims, tc.fid, jkt)
 	if err != nil {
 		return fromCookie, fmt.Errorf("%w: %w", errInternal, err)
 	}
+	s.mw.dpop.setNonce(w, r, nil)
 	return fromCookie, s.writePair(w, pair, s.refreshInCookies(fromCookie))
 }

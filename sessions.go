@@ -344,7 +344,7 @@ type tokenResponse struct {
 // otherwise. It refuses, writing nothing, a pair whose cookies browsers
 // would drop. expires_in is the access lifetime configured.
 func (s *Sessions) writePair(w http.ResponseWriter, pair *TokenPair, inCookies bool) error {
-	resp := tokenResponse{TokenType: "bearer", ExpiresIn: int64((s.issuer.accessTTL + time.Second - 1) / time.Second)}
+	resp := tokenResponse{TokenType: pair.tokenType(), ExpiresIn: int64((s.issuer.accessTTL + time.Second - 1) / time.Second)}
 	if !inCookies || s.mode == cookiesAndBody {
 		resp.AccessToken, resp.RefreshToken = pair.AccessToken, pair.RefreshToken
 	}
@@ -429,6 +429,9 @@ var (
 // failure hook); the others are answered here. Nothing from err reaches the
 // body.
 func (s *Sessions) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if s.dpopFail(w, r, err) {
+		return
+	}
 	var status int
 	var b []byte
 	h := w.Header()
