@@ -73,7 +73,8 @@ func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, e
 		jwtguard.WithRefreshCheck(a.mayRefresh),
 		// Why a request was refused, never its token: debug level for
 		// what clients sent, error level when the server failed.
-		jwtguard.WithAccessOptions(jwtguard.WithLogger(log, slog.LevelDebug)),
+		jwtguard.WithAccessOptions(jwtguard.WithLogger(log, slog.LevelDebug),
+			jwtguard.WithDPoP(cfg.DPoP, cfg.dpopOptions()...)),
 	}
 	if cfg.InsecureCookies {
 		opts = append(opts, jwtguard.WithInsecureCookies())

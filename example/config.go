@@ -1,13 +1,17 @@
 package main
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jwtguard/jwtguard"
 )
 
 // Config is the example's configuration, read from the environment by
@@ -39,6 +43,14 @@ type Config struct {
 	// BcryptCost is the bcrypt cost of new password hashes (BCRYPT_COST,
 	// default 12, from 10 to 16); a login moves an older hash to it.
 	BcryptCost int
+	// DPoP is the DPoP (RFC 9449) mode of the API (DPOP=disabled, allowed
+	// or required; default allowed): with allowed, a login or refresh with
+	// a DPoP proof gets DPoP-bound tokens and /me takes them with a proof,
+	// beside bearer tokens; with required, /me takes DPoP-bound tokens only.
+	DPoP jwtguard.DPoPMode
+	// DPoPNonce makes the server require its own nonce in DPoP proofs
+	// (DPOP_NONCE=1; default 0).
+	DPoPNonce bool
 	// Clock is the source of the current time for the tokens and the
 	// revocation store; nil is time.Now. Tests set it to move time on.
 	Clock func() time.Time
@@ -59,6 +71,7 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		TLSCertFile: getenv("TLS_CERT_FILE"),
 		TLSKeyFile:  getenv("TLS_KEY_FILE"),
 		BcryptCost:  defaultBcryptCost,
+		DPoP:        jwtguard.DPoPAllowed,
 	}
 	var errs []error
 	if s := getenv("JWT_SECRET"); s == "" {
@@ -89,6 +102,22 @@ func loadConfig(getenv func(string) string) (Config, error) {
 			errs = append(errs, fmt.Errorf("BCRYPT_COST=%q: want a whole number from %d (OWASP's minimum) to %d", v, minBcryptCost, maxBcryptCost))
 		}
 	}
+	switch v := getenv("DPOP"); v {
+	case "", "allowed":
+	case "disabled":
+		c.DPoP = jwtguard.DPoPDisabled
+	case "required":
+		c.DPoP = jwtguard.DPoPRequired
+	default:
+		errs = append(errs, fmt.Errorf("DPOP=%q: want disabled, allowed or required", v))
+	}
+	switch v := getenv("DPOP_NONCE"); v {
+	case "", "0":
+	case "1":
+		c.DPoPNonce = true
+	default:
+		errs = append(errs, fmt.Errorf("DPOP_NONCE=%q: want 0 or 1", v))
+	}
 	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
 		errs = append(errs, errors.New("TLS_CERT_FILE and TLS_KEY_FILE go together: set both or neither"))
 	}
@@ -102,6 +131,18 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
 	}
 	return c, nil
+}
+
+// dpopOptions are the options of jwtguard.WithDPoP for c. The nonce secret
+// is derived from the token secret, so that instances that share
+// JWT_SECRET accept each other's nonces.
+func (c Config) dpopOptions() []jwtguard.DPoPOption {
+	if !c.DPoPNonce {
+		return nil
+	}
+	mac := hmac.New(sha256.New, c.Secret)
+	mac.Write([]byte("jwtguard example: DPoP nonces"))
+	return []jwtguard.DPoPOption{jwtguard.DPoPNonces(mac.Sum(nil), 0)}
 }
 
 // duration reads a positive duration such as 30m or 168h.

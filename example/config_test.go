@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -35,6 +36,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, 168*time.Hour, c.RefreshTTL)
 	assert.False(t, c.InsecureCookies)
 	assert.Equal(t, 12, c.BcryptCost)
+	assert.Equal(t, jwtguard.DPoPAllowed, c.DPoP)
+	assert.False(t, c.DPoPNonce)
 	assert.True(t, c.secureContext())
 
 	other, err := loadConfig(env(nil))
@@ -46,12 +49,13 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 	c, err := loadConfig(env(map[string]string{
 		"ADDR": "0.0.0.0:9000", "JWT_SECRET": testSecret, "JWT_ISSUER": "iss", "JWT_AUDIENCE": "aud",
 		"DB_PATH": "/tmp/x.db", "ACCESS_TOKEN_TTL": "2s", "REFRESH_TOKEN_TTL": "1h", "INSECURE_COOKIES": "true",
-		"BCRYPT_COST": "11",
+		"BCRYPT_COST": "11", "DPOP": "required", "DPOP_NONCE": "1",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, Config{
 		Addr: "0.0.0.0:9000", Secret: []byte(testSecret), Issuer: "iss", Audience: "aud", DBPath: "/tmp/x.db",
 		AccessTTL: 2 * time.Second, RefreshTTL: time.Hour, InsecureCookies: true, BcryptCost: 11,
+		DPoP: jwtguard.DPoPRequired, DPoPNonce: true,
 	}, c)
 	assert.False(t, c.secureContext())
 }
@@ -73,6 +77,8 @@ func TestLoadConfigRefuses(t *testing.T) {
 		{name: "bcrypt cost under OWASP's minimum", vars: map[string]string{"BCRYPT_COST": "9"}, want: "BCRYPT_COST=\"9\": want a whole number from 10"},
 		{name: "bcrypt cost too high", vars: map[string]string{"BCRYPT_COST": "17"}, want: "BCRYPT_COST"},
 		{name: "bcrypt cost not a number", vars: map[string]string{"BCRYPT_COST": "12.5"}, want: "BCRYPT_COST"},
+		{name: "unknown DPoP mode", vars: map[string]string{"DPOP": "on"}, want: `DPOP="on": want disabled, allowed or required`},
+		{name: "DPoP nonce not 0 or 1", vars: map[string]string{"DPOP_NONCE": "true"}, want: `DPOP_NONCE="true": want 0 or 1`},
 		{name: "query in DB path", vars: map[string]string{"DB_PATH": "x.db?mode=ro"}, want: "DB_PATH"},
 	}
 	for _, tt := range tests {

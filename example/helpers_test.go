@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jwtguard/jwtguard"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -38,6 +39,7 @@ func testConfig(t testing.TB) Config {
 		DBPath:     filepath.Join(t.TempDir(), "users.db"),
 		AccessTTL:  30 * time.Minute,
 		RefreshTTL: 7 * 24 * time.Hour,
+		DPoP:       jwtguard.DPoPAllowed,
 	}
 }
 

@@ -9,7 +9,8 @@
 // Configuration comes from the environment (see Config and README.md in
 // this directory): ADDR, JWT_SECRET, JWT_ISSUER,
 // JWT_AUDIENCE, DB_PATH, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL,
-// INSECURE_COOKIES, TLS_CERT_FILE, TLS_KEY_FILE and BCRYPT_COST.
+// INSECURE_COOKIES, TLS_CERT_FILE, TLS_KEY_FILE, BCRYPT_COST, DPOP and
+// DPOP_NONCE.
 package main
 
 import (
