@@ -732,3 +732,26 @@ func BenchmarkDPoP(b *testing.B) {
 		}
 	})
 }
+
+// TestDPoPWithCache checks that a token served from the verified-token
+// cache keeps its binding: its second use under the DPoP scheme passes,
+// and as a bearer token it is refused.
+func TestDPoPWithCache(t *testing.T) {
+	c := newDPoPClient(t, "ES256")
+	token := boundToken(t, c.jkt)
+	var hits atomic.Int32
+	mw, err := jwtguard.New(append(dpopOptions(jwtguard.DPoPAllowed),
+		jwtguard.WithCache(64, jwtguard.CacheWithHooks(jwtguard.CacheHooks{OnHit: func() { hits.Add(1) }})))...)
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		_, err := mw.Check(dpopRequest("GET", dpopURL, token, c.proof(t, "GET", dpopURL, token)))
+		require.NoError(t, err, i)
+	}
+	_, err = mw.Check(dpopRequest("GET", dpopURL, token, newDPoPClient(t, "ES256", "other").proof(t, "GET", dpopURL, token)))
+	assert.ErrorIs(t, err, jwtguard.ErrDPoPBinding)
+	r := httptest.NewRequest("GET", dpopURL, nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	_, err = mw.Check(r)
+	assert.ErrorIs(t, err, jwtguard.ErrDPoPRequired)
+	assert.Equal(t, int32(4), hits.Load(), "served from the cache")
+}
