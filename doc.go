@@ -72,6 +72,19 @@
 // endpoints. Claims the issuer cannot mint are refused when minting
 // ([ErrCannotIssue]).
 //
+// # DPoP
+//
+// [WithDPoP] binds tokens to a key the client holds (RFC 9449): in
+// [DPoPAllowed] or [DPoPRequired] mode a request under the DPoP scheme must
+// carry a proof that passes every check of RFC 9449 §4.3, its jti
+// remembered in a [ReplayCache] ([MemoryReplayCache], or the redisstore
+// module's Store for several instances), with [DPoPNonces] for server
+// nonces and [DPoPTrustedProxies] for proxies named by address. Given to
+// [Sessions] through [WithAccessOptions], it makes the login and refresh
+// endpoints bind the pairs they mint to the proof's key. Failures match
+// [ErrDPoPProof], [ErrDPoPReplay], [ErrDPoPNonce], [ErrDPoPBinding] and
+// [ErrDPoPRequired].
+//
 // # Keys
 //
 // A [Key] binds key material to one algorithm: HMAC secrets, RSA, ECDSA and

@@ -55,7 +55,7 @@ const (
 	DefaultReplayCacheSize = 1 << 20
 )
 
-// DefaultDPoPAlgorithms are the proof algorithms accepted by default: every
+// defaultDPoPAlgorithms are the proof algorithms accepted by default: every
 // asymmetric algorithm the package supports. HMAC and "none" can never be
 // used for proofs.
 var defaultDPoPAlgorithms = []string{"ES256", "ES384", "ES512", "EdDSA", "PS256", "PS384", "PS512", "RS256", "RS384", "RS512"}
