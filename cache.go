@@ -184,9 +184,9 @@ type cacheEntry struct {
 	nbf, iat       float64
 	hasNbf, hasIat bool
 
-	iss, jti, fid string // for the revocation store
-	hasFID        bool
-	binding       binding // the cnf claim, for DPoP
+	iss, jti, fid, sub string // for the revocation store
+	hasFID             bool
+	binding            binding // the cnf claim, for DPoP
 
 	box     *claimsBox // default claims, to copy
 	claims  any        // claims of a type with Clone, to copy
@@ -261,7 +261,8 @@ func (c *tokenCache) hit(ctx context.Context, m *Middleware, e *cacheEntry) (cla
 		return nil, errIssuedFuture, true
 	}
 	if m.store != nil {
-		if err := m.isRevoked(ctx, e.iss, e.jti, e.fid, e.hasFID); err != nil {
+		if err := m.isRevoked(ctx, revocationIDs{iss: e.iss, jti: e.jti, fid: e.fid, sub: e.sub,
+			hasFID: e.hasFID, iat: e.iat, hasIat: e.hasIat}); err != nil {
 			return nil, err, true
 		}
 	}
@@ -320,7 +321,7 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 		e.kid = bytes.Clone(h.kid)
 	}
 	if m.store != nil {
-		e.iss, e.jti, e.fid = cv.ids(box.payloadText())
+		e.iss, e.jti, e.fid, e.sub = cv.ids(box.payloadText())
 		e.hasFID = cv.hasFID
 	}
 	switch {
@@ -379,7 +380,7 @@ func (c *tokenCache) remove(e *cacheEntry) {
 // clone returns a copy of b that shares nothing mutable with it.
 func (b *claimsBox) clone() *claimsBox {
 	n := &claimsBox{c: b.c}
-	for i, d := range [...]**jwt.NumericDate{&n.c.ExpiresAt, &n.c.NotBefore, &n.c.IssuedAt} {
+	for i, d := range [...]**jwt.NumericDate{&n.c.ExpiresAt, &n.c.NotBefore, &n.c.IssuedAt, &n.c.AuthTime} {
 		if *d != nil {
 			n.dates[i] = **d
 			*d = &n.dates[i]
@@ -406,7 +407,7 @@ func (c *Claims) Clone() *Claims {
 		return nil
 	}
 	n := *c
-	for _, d := range [...]**jwt.NumericDate{&n.ExpiresAt, &n.NotBefore, &n.IssuedAt} {
+	for _, d := range [...]**jwt.NumericDate{&n.ExpiresAt, &n.NotBefore, &n.IssuedAt, &n.AuthTime} {
 		if *d != nil {
 			v := **d
 			*d = &v

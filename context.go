@@ -20,6 +20,11 @@ type Claims struct {
 	Roles []string `json:"roles,omitempty"`
 	// Scope is a space-separated list of scopes (claim "scope", RFC 8693).
 	Scope string `json:"scope,omitempty"`
+	// AuthTime is when the user authenticated (claim "auth_time", RFC
+	// 9068 §2.2.1, RFC 7519 NumericDate): the login that started the
+	// session, kept unchanged across refreshes. See
+	// [Middleware.RequireFreshLogin].
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
 }
 
 // HasScope reports whether the space-separated scope claim contains scope.

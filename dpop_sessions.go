@@ -1,7 +1,6 @@
 package jwtguard
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -118,18 +117,6 @@ func (s *Sessions) dpopFail(w http.ResponseWriter, r *http.Request, err error) b
 	w.WriteHeader(http.StatusBadRequest)
 	_, _ = w.Write(body(code, dpopDetail(err)))
 	return true
-}
-
-// issuePair mints a pair of a new family, bound to jkt when it is not "".
-func (s *Sessions) issuePair(ctx context.Context, subject string, claims map[string]any, jkt string) (*TokenPair, error) {
-	if jkt == "" {
-		return s.issuer.Issue(ctx, subject, claims)
-	}
-	fid, err := randomID()
-	if err != nil {
-		return nil, err
-	}
-	return s.issuer.issueBound(ctx, subject, claims, fid, jkt)
 }
 
 // tokenType is the token_type of a pair (RFC 9449 §5.1).

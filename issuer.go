@@ -203,17 +203,26 @@ func NewIssuer(cfg IssuerConfig) (*Issuer, error) {
 // claims are extra claims put in both tokens as they are (for example
 // "roles": []string{"admin"} or "scope": "orders:read"); they may be nil.
 // They must not name a claim the issuer sets (iss, sub, aud, exp, nbf, iat,
-// jti, type, fid, cnf), nor differ from a known claim only in case, and "roles"
-// and "scope" must have the types of [Claims].
+// jti, type, fid, cnf, auth_time), nor differ from a known claim only in
+// case, and "roles" and "scope" must have the types of [Claims].
 //
-// Each token gets a random jti; both carry the family id in claim "fid".
-// Anyone can read the claims: put nothing secret in them.
+// Each token gets a random jti; both carry the family id in claim "fid",
+// and the time of issue as auth_time, the time the user authenticated (RFC
+// 9068 §2.2.1): call Issue when the user has just logged in. Anyone can
+// read the claims: put nothing secret in them.
 func (i *Issuer) Issue(ctx context.Context, subject string, claims map[string]any) (*TokenPair, error) {
 	fid, err := randomID()
 	if err != nil {
 		return nil, err
 	}
-	return i.issue(ctx, subject, claims, fid)
+	return i.issue(ctx, subject, claims, fid, sessionBounds{})
+}
+
+// sessionBounds are what a pair carries of its session: when the user
+// logged in (auth_time), and the end no token of the session may outlive.
+// Zero values: a login now, and no end.
+type sessionBounds struct {
+	authTime, end time.Time
 }
 
 // ErrCannotIssue is matched by the error of [Issuer.Issue] for a pair it
@@ -228,13 +237,13 @@ func (i *Issuer) Issue(ctx context.Context, subject string, claims map[string]an
 var ErrCannotIssue = errors.New("jwtguard: cannot issue token")
 
 // issue mints a pair of family fid.
-func (i *Issuer) issue(ctx context.Context, subject string, claims map[string]any, fid string) (*TokenPair, error) {
-	return i.issueBound(ctx, subject, claims, fid, "")
+func (i *Issuer) issue(ctx context.Context, subject string, claims map[string]any, fid string, b sessionBounds) (*TokenPair, error) {
+	return i.issueBound(ctx, subject, claims, fid, "", b)
 }
 
 // issueBound mints a pair of family fid bound to the DPoP key thumbprint
 // jkt (claim cnf.jkt, RFC 9449 §6.1), or unbound when jkt is "".
-func (i *Issuer) issueBound(_ context.Context, subject string, claims map[string]any, fid, jkt string) (*TokenPair, error) {
+func (i *Issuer) issueBound(_ context.Context, subject string, claims map[string]any, fid, jkt string, b sessionBounds) (*TokenPair, error) {
 	if subject == "" {
 		return nil, fmt.Errorf("%w: empty subject: the subject is the user's stable ID", ErrCannotIssue)
 	}
@@ -247,22 +256,38 @@ func (i *Issuer) issueBound(_ context.Context, subject string, claims map[string
 	}
 	now := i.clock().Truncate(time.Second)
 	pair := &TokenPair{AccessExpiresAt: now.Add(i.accessTTL), RefreshExpiresAt: now.Add(i.refreshTTL), DPoPKey: jkt}
-	if pair.AccessToken, err = i.mint(key, subject, claims, fid, jkt, TypeAccess, now, pair.AccessExpiresAt); err != nil {
+	if b.authTime.IsZero() {
+		b.authTime = now
+	}
+	if !b.end.IsZero() {
+		// A session ends at its end, whatever the lifetimes say.
+		pair.AccessExpiresAt = earliest(pair.AccessExpiresAt, b.end)
+		pair.RefreshExpiresAt = earliest(pair.RefreshExpiresAt, b.end)
+	}
+	if pair.AccessToken, err = i.mint(key, subject, claims, fid, jkt, TypeAccess, now, pair.AccessExpiresAt, b.authTime); err != nil {
 		return nil, err
 	}
-	if pair.RefreshToken, err = i.mint(key, subject, claims, fid, jkt, TypeRefresh, now, pair.RefreshExpiresAt); err != nil {
+	if pair.RefreshToken, err = i.mint(key, subject, claims, fid, jkt, TypeRefresh, now, pair.RefreshExpiresAt, b.authTime); err != nil {
 		return nil, err
 	}
 	return pair, nil
 }
 
+// earliest returns the earlier of a and b.
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
 // mint signs one token.
-func (i *Issuer) mint(key *signingKey, subject string, extra map[string]any, fid, jkt, typ string, now, exp time.Time) (string, error) {
+func (i *Issuer) mint(key *signingKey, subject string, extra map[string]any, fid, jkt, typ string, now, exp, authTime time.Time) (string, error) {
 	jti, err := randomID()
 	if err != nil {
 		return "", err
 	}
-	payload := make(map[string]any, len(extra)+9)
+	payload := make(map[string]any, len(extra)+10)
 	for k, v := range extra {
 		payload[k] = v
 	}
@@ -280,6 +305,7 @@ func (i *Issuer) mint(key *signingKey, subject string, extra map[string]any, fid
 	if jkt != "" {
 		payload["cnf"] = map[string]string{"jkt": jkt}
 	}
+	payload["auth_time"] = authTime.Unix()
 	pb, err := json.Marshal(payload)
 	if err != nil {
 		return "", fmt.Errorf("%w: claims: %w", ErrCannotIssue, err)
@@ -375,7 +401,7 @@ func jsonKind(b []byte) string {
 // reservedClaim reports whether name is, or differs only in case from, a
 // claim the issuer sets.
 func reservedClaim(name string) bool {
-	for _, r := range [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "fid", "cnf"} {
+	for _, r := range [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "fid", "cnf", "auth_time"} {
 		if strings.EqualFold(name, r) {
 			return true
 		}
@@ -452,6 +478,8 @@ func newStaticKey(k Key) (*staticKey, error) {
 type tokenClaims struct {
 	iss, sub, jti, fid string
 	exp                time.Time
+	iat                time.Time // zero: no iat
+	authTime           time.Time // zero: no auth_time
 	raw                map[string]json.RawMessage
 }
 
@@ -467,12 +495,14 @@ func (c *tokenClaims) UnmarshalJSON(b []byte) error {
 			}
 		}
 	}
-	if v, ok := c.raw["exp"]; ok {
-		var exp float64
-		if err := json.Unmarshal(v, &exp); err != nil {
-			return err
+	for name, dst := range map[string]*time.Time{"exp": &c.exp, "iat": &c.iat, "auth_time": &c.authTime} {
+		if v, ok := c.raw[name]; ok {
+			var secs float64
+			if err := json.Unmarshal(v, &secs); err != nil {
+				return err
+			}
+			*dst = toDate(secs).Time
 		}
-		c.exp = toDate(exp).Time
 	}
 	return nil
 }

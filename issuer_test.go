@@ -81,9 +81,10 @@ func TestIssuerTokenFormat(t *testing.T) {
 			assert.EqualValues(t, testNow.Add(tt.ttl).Unix(), p["exp"])
 			assert.Len(t, p["jti"], 22)
 			assert.Len(t, p["fid"], 22)
+			assert.EqualValues(t, testNow.Unix(), p["auth_time"], "Issue is a login")
 			assert.Equal(t, []any{"admin"}, p["roles"])
 			assert.Equal(t, "a@example.com", p["email"])
-			assert.Len(t, p, 11, "only what the caller passed, and the registered claims")
+			assert.Len(t, p, 12, "only what the caller passed, and the registered claims")
 		})
 	}
 	assert.NotEqual(t, ap["jti"], rp["jti"])
@@ -154,6 +155,8 @@ func TestIssueRefusesClaims(t *testing.T) {
 		{"sets exp", "u", map[string]any{"exp": 1}, `claim "exp" is set by the issuer`},
 		{"sets type", "u", map[string]any{"type": "refresh"}, `claim "type" is set by the issuer`},
 		{"sets fid", "u", map[string]any{"fid": "x"}, `claim "fid" is set by the issuer`},
+		{"sets auth_time", "u", map[string]any{"auth_time": 1}, `claim "auth_time" is set by the issuer`},
+		{"case variant of auth_time", "u", map[string]any{"Auth_Time": 1}, `claim "Auth_Time" is set by the issuer`},
 		{"case variant of sub", "u", map[string]any{"Sub": "root"}, `claim "Sub" is set by the issuer`},
 		{"case variant of roles", "u", map[string]any{"Roles": []string{"admin"}}, `claim "Roles" differs from "roles" only in case`},
 		{"roles a string", "u", map[string]any{"roles": "admin"}, `claim "roles" must be a JSON array of strings (such as []string{"admin"}), got a string`},

@@ -224,6 +224,22 @@ func (failingStore) RevokeFamily(context.Context, string, string, time.Time) err
 func (failingStore) IsFamilyRevoked(context.Context, string, string) (bool, error) {
 	return false, errStoreDown
 }
+func (failingStore) RevokeSubject(context.Context, string, string, time.Time, time.Time) error {
+	return errStoreDown
+}
+func (failingStore) IsSubjectRevoked(context.Context, string, string, time.Time) (bool, error) {
+	return false, errStoreDown
+}
+func (failingStore) StartSession(context.Context, string, jwtguard.Session, time.Time) error {
+	return errStoreDown
+}
+func (failingStore) TouchSession(context.Context, string, string, string, time.Time, time.Time, time.Time) error {
+	return errStoreDown
+}
+func (failingStore) ListSessions(context.Context, string, string) ([]jwtguard.Session, error) {
+	return nil, errStoreDown
+}
+func (failingStore) DeleteSession(context.Context, string, string, string) error { return errStoreDown }
 
 // serveFunc runs fn on a recorder.
 func serveFunc(fn func(w http.ResponseWriter)) *httptest.ResponseRecorder {

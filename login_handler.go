@@ -110,12 +110,9 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate Lo
 	case err != nil:
 		return fmt.Errorf("%w: login: %w", ErrUnavailable, err)
 	}
-	pair, err := s.issuePair(r.Context(), subject, claims, jkt)
-	switch {
-	case errors.Is(err, ErrCannotIssue):
-		return fmt.Errorf("login: %w", err)
-	case err != nil:
-		return fmt.Errorf("%w: %w", errInternal, err)
+	pair, err := s.startSession(r.Context(), r, subject, claims, jkt)
+	if err != nil {
+		return err
 	}
 	s.mw.dpop.setNonce(w, r, nil)
 	return s.writePair(w, pair, inCookies)

@@ -37,9 +37,10 @@ type MemoryStore struct {
 	clock      func() time.Time
 	maxEntries int
 
-	mu      sync.Mutex
-	entries map[memoryKey]memoryEntry
-	closed  bool
+	mu       sync.Mutex
+	entries  map[memoryKey]memoryEntry
+	sessions memorySessions // memory_sessions.go
+	closed   bool
 
 	stop      chan struct{}
 	done      chan struct{}
@@ -49,7 +50,7 @@ type MemoryStore struct {
 // memoryKey names one entry. Fields are kept apart, so no choice of issuer
 // or identifier can collide with another.
 type memoryKey struct {
-	kind   byte // 'r' revoked token, 'u' used refresh token, 'f' revoked family
+	kind   byte // 'r' revoked token, 'u' used refresh token, 'f' revoked family, 's' revoked subject
 	iss    string
 	id     string
 	family string // for 'u': the family, so that a jti is only unique within it
@@ -57,8 +58,8 @@ type memoryKey struct {
 
 // memoryEntry is what the store holds for a key.
 type memoryEntry struct {
-	until    time.Time // end time: the entry is forgotten then
-	firstUse time.Time // for 'u': the At of the refresh token's first use
+	until time.Time // end time: the entry is forgotten then
+	at    time.Time // for 'u': the At of the refresh token's first use; for 's': the valid-after time
 }
 
 // A MemoryStoreOption configures a [MemoryStore].
@@ -125,6 +126,7 @@ func NewMemoryStore(opts ...MemoryStoreOption) (*MemoryStore, error) {
 		clock:      c.clock,
 		maxEntries: c.maxEntries,
 		entries:    make(map[memoryKey]memoryEntry),
+		sessions:   newMemorySessions(),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 	}
@@ -140,6 +142,7 @@ func (s *MemoryStore) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		s.entries = nil
+		s.sessions = memorySessions{}
 		s.mu.Unlock()
 		close(s.stop)
 		<-s.done
@@ -147,12 +150,12 @@ func (s *MemoryStore) Close() error {
 	return nil
 }
 
-// Len returns the number of entries held, expired ones not yet swept
-// included.
+// Len returns the number of entries held, sessions included, expired ones
+// not yet swept included.
 func (s *MemoryStore) Len() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.entries)
+	return len(s.entries) + s.sessions.n
 }
 
 // Revoke implements [Store].
@@ -199,7 +202,7 @@ func (s *MemoryStore) Rotate(_ context.Context, iss, family, jti string, use Ref
 	used := memoryKey{kind: 'u', iss: iss, id: jti, family: family}
 	now := s.clock()
 	if e, ok := s.entries[used]; ok && now.Before(e.until) {
-		if replayed(use.At, e.firstUse, use.ReuseInterval) {
+		if replayed(use.At, e.at, use.ReuseInterval) {
 			return RotationReplayed, nil
 		}
 		if err := s.extend(fam, use.FamilyUntil); err != nil {
@@ -215,7 +218,7 @@ func (s *MemoryStore) Rotate(_ context.Context, iss, family, jti string, use Ref
 			return 0, err
 		}
 	}
-	s.entries[used] = memoryEntry{until: use.TokenUntil, firstUse: use.At}
+	s.entries[used] = memoryEntry{until: use.TokenUntil, at: use.At}
 	return RotationOK, nil
 }
 
@@ -256,9 +259,9 @@ func (s *MemoryStore) extend(k memoryKey, until time.Time) error {
 // room makes room for one more entry, sweeping when the store is full, or
 // fails with ErrStoreFull. s.mu is held.
 func (s *MemoryStore) room(now time.Time) error {
-	if len(s.entries) >= s.maxEntries {
+	if len(s.entries)+s.sessions.n >= s.maxEntries {
 		s.sweepLocked(now)
-		if len(s.entries) >= s.maxEntries {
+		if len(s.entries)+s.sessions.n >= s.maxEntries {
 			return ErrStoreFull
 		}
 	}
@@ -290,4 +293,7 @@ func (s *MemoryStore) sweepLocked(now time.Time) {
 			delete(s.entries, k)
 		}
 	}
+	s.sessions.sweep(now)
 }
+
+var _ Store = (*MemoryStore)(nil)

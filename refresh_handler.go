@@ -141,6 +141,9 @@ func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie b
 	}
 	ctx := r.Context()
 	v, err := s.issuer.refresh.Verify(ctx, token)
+	if errors.Is(err, ErrExpired) {
+		return fromCookie, s.expiredRefresh(token)
+	}
 	if err != nil {
 		return fromCookie, err
 	}
@@ -156,6 +159,10 @@ func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie b
 		return fromCookie, err
 	}
 	now := s.issuer.clock()
+	bounds, err := s.checkRefresh(ctx, tc, now)
+	if err != nil {
+		return fromCookie, err
+	}
 	familyUntil := now.Add(s.issuer.refreshTTL + s.issuer.leeway)
 	claims, err := tc.extra()
 	if err != nil {
@@ -165,8 +172,8 @@ func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie b
 		claims, err = s.refreshCheck(ctx, tc.sub, claims)
 		switch {
 		case errors.Is(err, ErrRefreshDenied):
-			if err := s.store.RevokeFamily(ctx, tc.iss, tc.fid, familyUntil); err != nil {
-				return fromCookie, storeError(err)
+			if err := s.endSession(ctx, tc.sub, tc.fid); err != nil {
+				return fromCookie, err
 			}
 			return fromCookie, refreshDenied
 		case err != nil:
@@ -185,13 +192,20 @@ func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie b
 		// A replay within the interval gets a sibling: the same family,
 		// fresh identifiers.
 	case RotationReused:
+		// The family is revoked: the session leaves the list. Best effort:
+		// the answer is 401 either way, and a record left behind ends
+		// with its refresh token.
+		_ = s.store.DeleteSession(ctx, tc.iss, tc.sub, tc.fid)
 		return fromCookie, refreshReused
 	default:
 		return fromCookie, familyRevoked
 	}
-	pair, err := s.issuer.issueBound(ctx, tc.sub, claims, tc.fid, jkt)
+	pair, err := s.issuer.issueBound(ctx, tc.sub, claims, tc.fid, jkt, bounds)
 	if err != nil {
 		return fromCookie, fmt.Errorf("%w: %w", errInternal, err)
+	}
+	if err := s.touchSession(ctx, tc, now, pair); err != nil {
+		return fromCookie, err
 	}
 	s.mw.dpop.setNonce(w, r, nil)
 	return fromCookie, s.writePair(w, pair, s.refreshInCookies(fromCookie))

@@ -198,6 +198,10 @@ func quotableOnly(s string) string {
 // lookup finds the response for err: that of its kind, with its own
 // description when it has one.
 func (rs *responses) lookup(err error) *response {
+	var own *answeredError
+	if errors.As(err, &own) {
+		return &own.resp
+	}
 	var d describer
 	if errors.As(err, &d) && d.description() != "" {
 		if r, ok := rs.described[d.description()]; ok {

@@ -63,6 +63,7 @@ type Sessions struct {
 	refreshCheck  RefreshFunc
 	maxBody       int64
 	reuseInterval time.Duration
+	session       sessionRules // session_lifetime.go
 }
 
 // A SessionsOption configures [NewSessions].
@@ -76,6 +77,7 @@ type sessionsConfig struct {
 	refreshCheck    RefreshFunc
 	maxBody         int64
 	reuseInterval   time.Duration
+	session         sessionConfig
 	accessOpts      []Option
 	errs            []error
 }
@@ -233,7 +235,7 @@ func WithAccessOptions(opts ...Option) SessionsOption {
 // it refuses them (503) unless it has [WithStore] with this store, or
 // [WithInsecureNoRevocationCheck].
 func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions, error) {
-	c := sessionsConfig{maxBody: DefaultMaxBodySize, reuseInterval: DefaultReuseInterval}
+	c := sessionsConfig{maxBody: DefaultMaxBodySize, reuseInterval: DefaultReuseInterval, session: defaultSessionConfig()}
 	for _, opt := range opts {
 		if opt != nil {
 			opt(&c)
@@ -269,6 +271,7 @@ func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions
 		return nil, err
 	}
 	s.mw = mw
+	s.session = newSessionRules(&c.session, mw.responses.realm)
 	return s, nil
 }
 

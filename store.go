@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -62,6 +63,10 @@ type Store interface {
 
 	// IsFamilyRevoked reports whether (iss, family) is revoked now.
 	IsFamilyRevoked(ctx context.Context, iss, family string) (bool, error)
+
+	// SessionStore revokes every token of a subject at once and keeps
+	// the subject's sessions, for [Sessions].
+	SessionStore
 }
 
 // RefreshUse describes one use of a refresh token to [Store.Rotate]: when
@@ -136,8 +141,10 @@ func (r Rotation) String() string {
 }
 
 // WithStore makes the middleware consult s after a token verifies: a token
-// whose (iss, jti) is revoked, or whose family (claim "fid") is revoked, is
-// refused with 401 invalid_token ([ErrRevoked]); a token without a jti is
+// whose (iss, jti) is revoked, whose family (claim "fid") is revoked, or
+// whose subject was revoked after it was issued ([Sessions.RevokeSubject]:
+// its iat is before the subject's revocation), is refused with 401
+// invalid_token ([ErrRevoked]); a token without a jti is
 // refused too ([ErrMissingClaim]), since it could never be revoked. When s
 // returns an error the request fails closed with 503 ([ErrUnavailable]).
 // Default: no store, no revocation; then a token of a refresh token family
@@ -188,36 +195,55 @@ func (m *Middleware) checkRevoked(ctx context.Context, cv *claimView, text strin
 	if !cv.hasJTI || len(cv.jti.b) == 0 {
 		return errNoJTI
 	}
-	iss, jti, fid := cv.ids(text)
-	return m.isRevoked(ctx, iss, jti, fid, cv.hasFID)
+	iss, jti, fid, sub := cv.ids(text)
+	return m.isRevoked(ctx, revocationIDs{iss: iss, jti: jti, fid: fid, sub: sub,
+		hasFID: cv.hasFID, iat: cv.iat, hasIat: cv.hasIat})
 }
 
-// ids returns iss, jti and fid as strings for the store, which takes
-// strings: three conversions were three allocations on the request path.
+// ids returns iss, jti, fid and sub as strings for the store, which takes
+// strings: four conversions were four allocations on the request path.
 // With default claims they are cut from text, the payload string their
 // strings already share (no allocation); with text "" they come from one
 // allocation. (text is a parameter, not a field of claimView: escape
 // analysis does not tell fields apart, and returning a field's substrings
 // would move the stack buffer the spans point into to the heap.)
-func (cv *claimView) ids(text string) (iss, jti, fid string) {
-	if text != "" || cv.iss.escaped || cv.jti.escaped || cv.fid.escaped {
-		return cv.iss.in(text), cv.jti.in(text), cv.fid.in(text)
+func (cv *claimView) ids(text string) (iss, jti, fid, sub string) {
+	if text != "" || cv.iss.escaped || cv.jti.escaped || cv.fid.escaped || cv.sub.escaped {
+		return cv.iss.in(text), cv.jti.in(text), cv.fid.in(text), cv.sub.in(text)
 	}
-	var buf [192]byte
-	all := string(append(append(append(buf[:0], cv.iss.b...), cv.jti.b...), cv.fid.b...))
-	i, j := len(cv.iss.b), len(cv.iss.b)+len(cv.jti.b)
-	return all[:i], all[i:j], all[j:]
+	var buf [256]byte
+	all := string(append(append(append(append(buf[:0], cv.iss.b...), cv.jti.b...), cv.fid.b...), cv.sub.b...))
+	i, j, k := len(cv.iss.b), len(cv.iss.b)+len(cv.jti.b), len(cv.iss.b)+len(cv.jti.b)+len(cv.fid.b)
+	return all[:i], all[i:j], all[j:k], all[k:]
 }
 
-// isRevoked asks the store about the token (iss, jti) and, when hasFID, its
-// family (iss, fid).
-func (m *Middleware) isRevoked(ctx context.Context, iss, jti, fid string, hasFID bool) error {
-	revoked, err := m.store.IsRevoked(ctx, iss, jti)
+// revocationIDs is what the store is asked about a verified token.
+type revocationIDs struct {
+	iss, jti, fid, sub string
+	hasFID             bool    // fid claim present: the family is asked about
+	iat                float64 // Unix seconds
+	hasIat             bool
+}
+
+// isRevoked asks the store about the token (iss, jti), its family (iss,
+// fid) when it has one, and its subject (iss, sub) when it has one.
+func (m *Middleware) isRevoked(ctx context.Context, ids revocationIDs) error {
+	revoked, err := m.store.IsRevoked(ctx, ids.iss, ids.jti)
 	if err != nil {
 		return storeError(err)
 	}
-	if !revoked && hasFID {
-		revoked, err = m.store.IsFamilyRevoked(ctx, iss, fid)
+	if !revoked && ids.hasFID {
+		revoked, err = m.store.IsFamilyRevoked(ctx, ids.iss, ids.fid)
+		if err != nil {
+			return storeError(err)
+		}
+	}
+	if !revoked && ids.sub != "" {
+		var issued time.Time // zero: no iat, before any revocation
+		if ids.hasIat {
+			issued = secondsTime(ids.iat)
+		}
+		revoked, err = m.store.IsSubjectRevoked(ctx, ids.iss, ids.sub, issued)
 		if err != nil {
 			return storeError(err)
 		}
@@ -226,6 +252,12 @@ func (m *Middleware) isRevoked(ctx context.Context, iss, jti, fid string, hasFID
 		return errRevoked
 	}
 	return nil
+}
+
+// secondsTime converts NumericDate seconds to a time without allocating.
+func secondsTime(seconds float64) time.Time {
+	whole, frac := math.Modf(seconds)
+	return time.Unix(int64(whole), int64(frac*1e9))
 }
 
 // storeError wraps a store failure so that it matches [ErrUnavailable].

@@ -17,7 +17,7 @@ import (
 // Only the two lookups the middleware makes are implemented.
 type recordingStore struct {
 	jwtguard.Store
-	tokens, families [][2]string
+	tokens, families, subjects [][2]string
 }
 
 func (s *recordingStore) IsRevoked(_ context.Context, iss, jti string) (bool, error) {
@@ -30,11 +30,19 @@ func (s *recordingStore) IsFamilyRevoked(_ context.Context, iss, fid string) (bo
 	return false, nil
 }
 
+func (s *recordingStore) IsSubjectRevoked(_ context.Context, iss, sub string, _ time.Time) (bool, error) {
+	s.subjects = append(s.subjects, [2]string{iss, sub})
+	return false, nil
+}
+
 // nullStore revokes nothing and allocates nothing.
 type nullStore struct{ jwtguard.Store }
 
 func (nullStore) IsRevoked(context.Context, string, string) (bool, error)       { return false, nil }
 func (nullStore) IsFamilyRevoked(context.Context, string, string) (bool, error) { return false, nil }
+func (nullStore) IsSubjectRevoked(context.Context, string, string, time.Time) (bool, error) {
+	return false, nil
+}
 
 // TestStoreGetsExactIdentifiers checks that the store is asked about the
 // token's own iss, jti and fid, unescaped, whatever their lengths.

@@ -298,13 +298,14 @@ type claimView struct {
 	hasJTI, hasFID         bool
 	jkt                    span // cnf.jkt, the DPoP key thumbprint (RFC 9449 §6.1)
 	hasCnf, hasJKT         bool
+	sub                    span // for the revocation store: the subject's revocation
 }
 
 // knownNames are the claim names whose value types the middleware fixes:
 // the registered claims of RFC 7519 §4.1 and those of [Claims]. A top-level
 // member that differs from one of them (or from the type claim) only in case
 // is refused, since encoding/json would decode it into the same field.
-var knownNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "roles", "scope", "fid", "cnf"}
+var knownNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "roles", "scope", "fid", "cnf", "auth_time"}
 
 // claimsBox holds default claims together with the storage of their dates
 // and of short roles and aud lists, so that they take one allocation. The
@@ -312,7 +313,7 @@ var knownNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "t
 // into the other.
 type claimsBox struct {
 	c     Claims
-	dates [3]jwt.NumericDate
+	dates [4]jwt.NumericDate
 	strs  [4]string
 	used  int    // strs taken
 	text  string // the payload as a string: the claims' strings are cut from it
@@ -408,6 +409,12 @@ func scanClaims(payload []byte, typeClaim string, dst *claimsBox) (claimView, er
 			if dst != nil {
 				dst.c.IssuedAt = dst.date(2, cv.iat)
 			}
+		case "auth_time":
+			var at float64
+			at, ok = s.date()
+			if dst != nil {
+				dst.c.AuthTime = dst.date(3, at)
+			}
 		case "iss":
 			cv.iss, ok = s.str()
 			cv.hasIss = true
@@ -429,6 +436,9 @@ func scanClaims(payload []byte, typeClaim string, dst *claimsBox) (claimView, er
 		case "sub", "type", "scope":
 			var v span
 			v, ok = s.str()
+			if name == "sub" {
+				cv.sub = v
+			}
 			if dst != nil {
 				*dst.c.stringField(name) = v.in(text)
 			}
