@@ -126,6 +126,10 @@ func TestCacheRechecksRevocation(t *testing.T) {
 		{name: "family revoked", claims: withFamily, revoke: func(t *testing.T, s jwtguard.Store) {
 			require.NoError(t, s.RevokeFamily(t.Context(), "https://issuer.test", "family-1", testNow.Add(time.Hour)))
 		}},
+		{name: "subject revoked", claims: validClaims(), revoke: func(t *testing.T, s jwtguard.Store) {
+			// iat is a minute before testNow.
+			require.NoError(t, s.RevokeSubject(t.Context(), "https://issuer.test", "user-1", testNow, testNow.Add(time.Hour)))
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -28,13 +28,11 @@ func (e *answeredError) Error() string { return e.err.Error() }
 func (e *answeredError) Unwrap() error { return e.err }
 
 // newAnsweredError returns err answered with status, code and description,
-// and the challenge that goes with them (RFC 6750 §3) plus extra
-// auth-params (such as `, max_age=300`) when status is 401.
+// and the challenge that goes with them (RFC 6750 §3) followed by extra
+// auth-params (such as `, max_age=300`).
 func newAnsweredError(realm string, err error, status int, code, description, extra string) error {
 	resp := newResponse(realm, status, code, description, "")
-	if status != http.StatusUnauthorized {
-		resp.challenge = nil
-	} else if extra != "" {
+	if extra != "" {
 		resp.challenge = []string{resp.challenge[0] + extra}
 	}
 	return &answeredError{err: err, resp: resp}

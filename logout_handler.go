@@ -66,7 +66,7 @@ func (s *Sessions) logout(w http.ResponseWriter, r *http.Request) (string, error
 	if err := post(r); err != nil {
 		return "", err
 	}
-	scope, err := logoutScope(r)
+	scope, err := s.logoutScope(r)
 	if err != nil {
 		return "", err
 	}

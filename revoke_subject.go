@@ -3,7 +3,6 @@ package jwtguard
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"time"
 )
@@ -47,25 +46,19 @@ const (
 	logoutGlobal = "global" // every session and token of the user
 )
 
-var (
-	errLogoutScope = fmt.Errorf("%w: scope must be local, others or global", ErrMalformedRequest)
-	errTwoSubjects = fmt.Errorf("%w: the access and refresh tokens belong to different users", ErrMalformedRequest)
-	errNoSession   = fmt.Errorf("%w: scope=others needs a token of a session (with a fid claim)", ErrMalformedRequest)
-)
-
 // logoutScope reads the scope query parameter: local when absent.
-func logoutScope(r *http.Request) (string, error) {
+func (s *Sessions) logoutScope(r *http.Request) (string, error) {
 	switch v := r.URL.Query()["scope"]; {
 	case len(v) == 0:
 		return logoutLocal, nil
 	case len(v) > 1:
-		return "", errLogoutScope
+		return "", s.session.errScope
 	default:
 		switch v[0] {
 		case logoutLocal, logoutOthers, logoutGlobal:
 			return v[0], nil
 		}
-		return "", errLogoutScope
+		return "", s.session.errScope
 	}
 }
 
@@ -86,7 +79,7 @@ func (s *Sessions) logoutWide(ctx context.Context, scope string, tokens ...*toke
 			return errEmptyClaims
 		}
 		if subject != "" && tc.sub != subject {
-			return errTwoSubjects
+			return s.session.errTwoSubjects
 		}
 		subject = tc.sub
 		if err := s.notRevoked(ctx, tc); err != nil {
@@ -111,7 +104,7 @@ func (s *Sessions) logoutWide(ctx context.Context, scope string, tokens ...*toke
 		}
 	}
 	if len(keep) == 0 {
-		return errNoSession
+		return s.session.errNoSession
 	}
 	return s.EndOtherSessions(ctx, subject, keep...)
 }

@@ -94,12 +94,20 @@ type sessionRules struct {
 	errExpired    error // refresh token expired: idle timeout
 	errNoAuthTime error // refresh token minted before sessions had an end
 	errSubject    error // the subject was revoked (signed out everywhere)
+
+	errScope       error // logout: a scope other than local, others, global
+	errTwoSubjects error // logout: access and refresh tokens of two users
+	errNoSession   error // logout: scope=others without a token of a session
 }
 
 func newSessionRules(c *sessionConfig, realm string) sessionRules {
 	invalid := func(kind error, detail, description string) error {
 		return newAnsweredError(realm, newTokenError(kind, nil, detail),
 			http.StatusUnauthorized, "invalid_token", description, "")
+	}
+	malformed := func(detail string) error {
+		return newAnsweredError(realm, fmt.Errorf("%w: %s", ErrMalformedRequest, detail),
+			http.StatusBadRequest, "invalid_request", detail, "")
 	}
 	return sessionRules{
 		maxAge:   c.maxAge,
@@ -112,6 +120,9 @@ func newSessionRules(c *sessionConfig, realm string) sessionRules {
 			"the refresh token has no auth_time (minted before sessions had a maximum age): log in again"),
 		errSubject: invalid(ErrRevoked, "subject revoked",
 			"token revoked: the user signed out everywhere or changed the password; log in again"),
+		errScope:       malformed("scope must be local, others or global"),
+		errTwoSubjects: malformed("the access and refresh tokens belong to different users"),
+		errNoSession:   malformed("scope=others needs a token of a session (with a fid claim)"),
 	}
 }
 

@@ -45,20 +45,25 @@ func (nullStore) IsSubjectRevoked(context.Context, string, string, time.Time) (b
 }
 
 // TestStoreGetsExactIdentifiers checks that the store is asked about the
-// token's own iss, jti and fid, unescaped, whatever their lengths.
+// token's own iss, jti, fid and sub, unescaped, whatever their lengths.
 func TestStoreGetsExactIdentifiers(t *testing.T) {
 	const iss = "https://issuer.test"
 	tests := []struct {
 		name                string
 		rawIss, rawJTI      string // JSON string contents as written in the token
 		rawFID              string // "" for no fid claim
+		rawSub              string // "" for no sub claim
 		wantJTI, wantFamily string
+		wantSub             string
 	}{
-		{name: "plain", rawIss: iss, rawJTI: "jti-1", rawFID: "fam-1", wantJTI: "jti-1", wantFamily: "fam-1"},
-		{name: "no family", rawIss: iss, rawJTI: "jti-2", wantJTI: "jti-2"},
-		{name: "escaped", rawIss: `https:\/\/issuer.test`, rawJTI: `j\u0074i-3`, rawFID: `f\"am`, wantJTI: "jti-3", wantFamily: `f"am`},
+		{name: "plain", rawIss: iss, rawJTI: "jti-1", rawFID: "fam-1", rawSub: "user-1", wantJTI: "jti-1", wantFamily: "fam-1", wantSub: "user-1"},
+		{name: "no family", rawIss: iss, rawJTI: "jti-2", rawSub: "user-1", wantJTI: "jti-2", wantSub: "user-1"},
+		{name: "no subject", rawIss: iss, rawJTI: "jti-2", rawFID: "fam-1", wantJTI: "jti-2", wantFamily: "fam-1"},
+		{name: "escaped", rawIss: `https:\/\/issuer.test`, rawJTI: `j\u0074i-3`, rawFID: `f\"am`, rawSub: `u\u0073er`,
+			wantJTI: "jti-3", wantFamily: `f"am`, wantSub: "user"},
 		{name: "longer than the stack buffer", rawIss: iss, rawJTI: strings.Repeat("j", 200), rawFID: strings.Repeat("f", 150),
-			wantJTI: strings.Repeat("j", 200), wantFamily: strings.Repeat("f", 150)},
+			rawSub: strings.Repeat("s", 100), wantJTI: strings.Repeat("j", 200), wantFamily: strings.Repeat("f", 150),
+			wantSub: strings.Repeat("s", 100)},
 	}
 	// Default claims and a custom claims type take different paths to
 	// the identifiers: substrings of the claims' copy of the payload, or
@@ -80,6 +85,9 @@ func TestStoreGetsExactIdentifiers(t *testing.T) {
 				if tt.rawFID != "" {
 					payload += `,"fid":"` + tt.rawFID + `"`
 				}
+				if tt.rawSub != "" {
+					payload += `,"sub":"` + tt.rawSub + `"`
+				}
 				_, err = mw.Verify(context.Background(), rawHS256(t, `{"alg":"HS256"}`, payload+`}`, secret256))
 				require.NoError(t, err)
 				assert.Equal(t, [][2]string{{iss, tt.wantJTI}}, store.tokens)
@@ -87,6 +95,11 @@ func TestStoreGetsExactIdentifiers(t *testing.T) {
 					assert.Empty(t, store.families)
 				} else {
 					assert.Equal(t, [][2]string{{iss, tt.wantFamily}}, store.families)
+				}
+				if tt.wantSub == "" {
+					assert.Empty(t, store.subjects, "a token without sub has no subject to ask about")
+				} else {
+					assert.Equal(t, [][2]string{{iss, tt.wantSub}}, store.subjects)
 				}
 			})
 		}
@@ -98,7 +111,7 @@ func TestStoreGetsExactIdentifiers(t *testing.T) {
 // string of the payload their strings are cut from, and a store adds
 // nothing, since its identifiers are cut from that string too (a third
 // allocation has meant a stack buffer moved to the heap). With a custom
-// claims type, a store adds one allocation for its three identifiers.
+// claims type, a store adds one allocation for its four identifiers.
 // test.sh runs it without the race detector, under which pool allocations
 // are random.
 func TestVerifyAllocations(t *testing.T) {
