@@ -541,10 +541,10 @@ type revocation struct {
 	check  func(ctx context.Context, s *redisstore.Store) (bool, error)
 }
 
-// revocationsOnEveryMaster returns, for every master, a token and a family
-// revocation (under prefix) whose keys land in slots that master serves,
-// and one family revoked by the reuse of a refresh token (two Rotate calls
-// with one jti).
+// revocationsOnEveryMaster returns, for every master, a token, a family
+// and a subject revocation (under prefix) whose keys land in slots that
+// master serves, and one family revoked by the reuse of a refresh token
+// (two Rotate calls with one jti).
 func revocationsOnEveryMaster(t testing.TB, c *redis.ClusterClient, prefix string) []revocation {
 	t.Helper()
 	l, masters := layoutOf(t, c)
@@ -553,10 +553,21 @@ func revocationsOnEveryMaster(t testing.TB, c *redis.ClusterClient, prefix strin
 	jtis := requireIDsOnEveryMaster(t, c, l, func(id string) string { return tokenKey(prefix, iss, "j-"+id) })
 	fids := requireIDsOnEveryMaster(t, c, l, func(id string) string { return familyKey(prefix, iss, "f-"+id) })
 	reused := requireIDsOnEveryMaster(t, c, l, func(id string) string { return familyKey(prefix, iss, "r-"+id) })
+	subs := requireIDsOnEveryMaster(t, c, l, func(id string) string { return subjectKey(prefix, iss, "s-"+id) })
 	var out []revocation
 	for _, m := range masters {
-		jti, fid, rfid := "j-"+jtis[m], "f-"+fids[m], "r-"+reused[m]
+		jti, fid, rfid, sub := "j-"+jtis[m], "f-"+fids[m], "r-"+reused[m], "s-"+subs[m]
+		issued := until.Add(-2 * time.Hour) // before the revocation's valid-after
 		out = append(out,
+			revocation{
+				name: "subject on " + m, master: m, key: subjectKey(prefix, iss, sub),
+				revoke: func(ctx context.Context, s *redisstore.Store) error {
+					return s.RevokeSubject(ctx, iss, sub, until.Add(-time.Hour), until)
+				},
+				check: func(ctx context.Context, s *redisstore.Store) (bool, error) {
+					return s.IsSubjectRevoked(ctx, iss, sub, issued)
+				},
+			},
 			revocation{
 				name: "token on " + m, master: m, key: tokenKey(prefix, iss, jti),
 				revoke: func(ctx context.Context, s *redisstore.Store) error { return s.Revoke(ctx, iss, jti, until) },
@@ -768,8 +779,8 @@ func TestClusterEveryKeyHasATTL(t *testing.T) {
 	require.Len(t, found, len(masters), "every master scanned")
 	for _, m := range masters {
 		// A revoked token, a revoked family, a family revoked by reuse and
-		// its used refresh token.
-		assert.Len(t, found[m], 4, "keys on %s: %v", m, found[m])
+		// its used refresh token, a revoked subject.
+		assert.Len(t, found[m], 5, "keys on %s: %v", m, found[m])
 		for _, k := range found[m] {
 			assert.Greater(t, k.ttl, time.Duration(0), "key %q on %s has no TTL", k.key, m)
 			assert.LessOrEqual(t, k.ttl, time.Hour, "key %q on %s", k.key, m)

@@ -296,9 +296,11 @@ func closeAll(subs []*redis.PubSub) {
 	}
 }
 
-// apply records an announcement, "<end ms> <key>".
+// apply records an announcement: "<end ms> <key>" for a token or a
+// family, "<end ms> <key> <valid-after ms>" for a subject (whose key ends
+// with a brace, and escaped keys have no brace within).
 func (s *Store) apply(payload string) {
-	end, key, ok := strings.Cut(payload, " ")
+	end, rest, ok := strings.Cut(payload, " ")
 	if !ok {
 		return
 	}
@@ -306,16 +308,28 @@ func (s *Store) apply(payload string) {
 	if err != nil {
 		return
 	}
-	if e, ok := s.keys.parse(key); ok {
-		s.mirror.put(e, n)
+	if e, ok := s.keys.parse(rest); ok && e.kind != kindSubject {
+		s.mirror.put(e, mark{end: n})
+		return
+	}
+	i := strings.LastIndexByte(rest, ' ')
+	if i < 0 {
+		return
+	}
+	after, err := strconv.ParseInt(rest[i+1:], 10, 64)
+	if err != nil {
+		return
+	}
+	if e, ok := s.keys.parse(rest[:i]); ok && e.kind == kindSubject {
+		s.mirror.put(e, mark{end: n, after: after})
 	}
 }
 
 // scan reads every revocation stored under the prefix, on every source
 // (every master of a Cluster, every shard of a Ring).
-func (s *Store) scan(ctx context.Context, sources []redis.UniversalClient) (map[entry]int64, error) {
+func (s *Store) scan(ctx context.Context, sources []redis.UniversalClient) (map[entry]mark, error) {
 	var mu sync.Mutex
-	fill := make(map[entry]int64)
+	fill := make(map[entry]mark)
 	node := func(ctx context.Context, c redis.Cmdable) error {
 		for _, pattern := range s.keys.patterns() {
 			var cursor uint64
@@ -345,10 +359,11 @@ func (s *Store) scan(ctx context.Context, sources []redis.UniversalClient) (map[
 	return fill, errors.Join(errs...)
 }
 
-// read gets the ends of ks in one pipeline and records them in fill. A key
-// gone meanwhile has expired; a value that is not a number (not written by
-// this package) counts as revoked until the next fill: fail closed.
-func (s *Store) read(ctx context.Context, c redis.Cmdable, ks []string, fill map[entry]int64, mu *sync.Mutex) error {
+// read gets the revocations of ks in one pipeline and records them in fill.
+// A key gone meanwhile has expired; a value this package did not write
+// counts as revoked until the next fill (for a subject, every token of it):
+// fail closed.
+func (s *Store) read(ctx context.Context, c redis.Cmdable, ks []string, fill map[entry]mark, mu *sync.Mutex) error {
 	cmds, err := c.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range ks {
 			p.Get(ctx, k)
@@ -365,16 +380,18 @@ func (s *Store) read(ctx context.Context, c redis.Cmdable, ks []string, fill map
 		if !ok {
 			continue
 		}
-		end, err := cmds[i].(*redis.StringCmd).Int64()
-		switch {
-		case errors.Is(err, redis.Nil):
+		v, err := cmds[i].(*redis.StringCmd).Result()
+		if errors.Is(err, redis.Nil) {
 			continue
-		case err != nil:
-			end = math.MaxInt64
 		}
-		if old, ok := fill[e]; !ok || end > old {
-			fill[e] = end
+		mk, ok := parseMark(e.kind, v)
+		if err != nil || !ok {
+			mk = mark{end: math.MaxInt64, after: math.MaxInt64}
 		}
+		if old, ok := fill[e]; ok {
+			mk.end, mk.after = max(mk.end, old.end), max(mk.after, old.after)
+		}
+		fill[e] = mk
 	}
 	return nil
 }
@@ -392,4 +409,20 @@ func (s *Store) sweep() {
 			s.mirror.sweep(s.clock().UnixMilli())
 		}
 	}
+}
+
+// parseMark reads the value of a revocation key of kind: "<end>" for a
+// token or a family, "<end> <valid-after>" for a subject (unix ms).
+func parseMark(kind byte, v string) (mark, bool) {
+	if kind != kindSubject {
+		end, err := strconv.ParseInt(v, 10, 64)
+		return mark{end: end}, err == nil
+	}
+	end, after, ok := strings.Cut(v, " ")
+	if !ok {
+		return mark{}, false
+	}
+	e, err1 := strconv.ParseInt(end, 10, 64)
+	a, err2 := strconv.ParseInt(after, 10, 64)
+	return mark{end: e, after: a}, err1 == nil && err2 == nil
 }

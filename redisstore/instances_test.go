@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,10 +34,50 @@ func newIssuer(t testing.TB) *jwtguard.Issuer {
 // instance is one instance of a service: its own Redis client, store,
 // sessions and HTTP server.
 type instance struct {
-	name   string
-	store  *redisstore.Store
-	srv    *httptest.Server
-	client *http.Client
+	name     string
+	store    *redisstore.Store
+	sessions *jwtguard.Sessions
+	srv      *httptest.Server
+	client   *http.Client
+	// verifyCommands counts the Redis commands made on behalf of the
+	// requests to GET /me, which only verify a token: there must be none.
+	verifyCommands *commandCounter
+}
+
+// verifying marks the context of a request that only verifies a token.
+type verifying struct{}
+
+// commandCounter is a go-redis hook that counts the commands (pipelined
+// ones included) whose context is marked verifying.
+type commandCounter struct{ n atomic.Int64 }
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if ctx.Value(verifying{}) != nil {
+			c.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if ctx.Value(verifying{}) != nil {
+			c.n.Add(int64(len(cmds)))
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// testLogin logs in any username with the password "pw", as the subject
+// of that name.
+func testLogin(_ context.Context, username, password string) (string, map[string]any, error) {
+	if password != "pw" {
+		return "", nil, jwtguard.ErrInvalidCredentials
+	}
+	return username, nil, nil
 }
 
 // newInstances starts n instances on the Redis of copts (each with a
@@ -81,17 +122,25 @@ func newInstancesWith(t testing.TB, dial func() redis.UniversalClient, prefix st
 	for i := range n {
 		rc := dial()
 		t.Cleanup(func() { _ = rc.Close() })
+		counter := &commandCounter{}
+		rc.AddHook(counter)
 		store := newStore(t, rc, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
 		sessions, err := jwtguard.NewSessions(f.issuer, store, f.sessions...)
 		require.NoError(t, err)
 		mux := http.NewServeMux()
+		mux.Handle("/auth/login", sessions.LoginHandler(testLogin))
 		mux.Handle("/auth/refresh", sessions.RefreshHandler())
 		mux.Handle("/auth/logout", sessions.LogoutHandler())
-		mux.Handle("GET /me", sessions.Middleware().Handler(http.HandlerFunc(
+		mux.Handle("/auth/sessions", sessions.ListSessionsHandler())
+		mux.Handle("/auth/sessions/{id}", sessions.EndSessionHandler())
+		me := sessions.Middleware().Handler(http.HandlerFunc(
 			func(w http.ResponseWriter, r *http.Request) {
 				c, _ := jwtguard.FromContext(r.Context())
 				_, _ = w.Write([]byte(c.Subject))
-			})))
+			}))
+		mux.Handle("GET /me", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			me.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), verifying{}, true)))
+		}))
 		srv := httptest.NewServer(mux)
 		t.Cleanup(srv.Close)
 		client := srv.Client()
@@ -99,7 +148,8 @@ func newInstancesWith(t testing.TB, dial func() redis.UniversalClient, prefix st
 		// 200 concurrent refreshes under -race on a loaded machine (with
 		// the other modules' tests running alongside) take seconds.
 		client.Timeout = time.Minute
-		out = append(out, &instance{name: string(rune('A' + i)), store: store, srv: srv, client: client})
+		out = append(out, &instance{name: string(rune('A' + i)), store: store, sessions: sessions, srv: srv,
+			client: client, verifyCommands: counter})
 	}
 	return out
 }
@@ -173,4 +223,29 @@ func waitStatus(t testing.TB, in *instance, access string, want int, d time.Dura
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// login logs username in on in and returns the pair.
+func (in *instance) login(t testing.TB, username string) tokens {
+	t.Helper()
+	resp, err := in.client.Post(in.srv.URL+"/auth/login", "application/json",
+		strings.NewReader(`{"username":"`+username+`","password":"pw"}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	var tok tokens
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	return tok
+}
+
+// post posts to path on in with the access token and returns the status.
+func (in *instance) post(t testing.TB, path, access string) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, in.srv.URL+path, nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+access)
+	resp, err := in.client.Do(req)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	return resp.StatusCode
 }

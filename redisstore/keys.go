@@ -12,19 +12,27 @@ import (
 //	P jti:<iss>:<jti>            revoked access token (value: end, unix ms)
 //	P fam:{<iss>:<fid>}          revoked family       (value: end, unix ms)
 //	P used:{<iss>:<fid>}:<jti>   used refresh token   (value: "first:" first use, unix ms)
-//	P events                     pub/sub channel: "<end ms> <key>" per revocation
+//	P sub:{<iss>:<sub>}          revoked subject      (value: "<end> <valid-after>", unix ms)
+//	P sess:{<iss>:<sub>}         the subject's sessions: a hash, field <fid>,
+//	                             value "<until> <created> <last used> <expires> <metadata JSON>"
+//	P events                     pub/sub channel: "<end ms> <key>" per revocation,
+//	                             "<end ms> <key> <valid-after ms>" for a subject
 //	P dpop:<id>                  DPoP proof identifier seen (value: "1"; expires with the proof)
 //
 // The two keys of a family share the Cluster hash tag {<iss>:<fid>}, so the
-// rotation script may touch both.
+// rotation script may touch both; the two keys of a subject share
+// {<iss>:<sub>}.
 const (
-	kindToken  = 'j'
-	kindFamily = 'f'
+	kindToken   = 'j'
+	kindFamily  = 'f'
+	kindSubject = 's'
 
-	tokenPart  = "jti:"
-	familyPart = "fam:{"
-	usedPart   = "used:{"
-	eventsPart = "events"
+	tokenPart    = "jti:"
+	familyPart   = "fam:{"
+	usedPart     = "used:{"
+	subjectPart  = "sub:{"
+	sessionsPart = "sess:{"
+	eventsPart   = "events"
 )
 
 // keys names the keys of one prefix.
@@ -44,12 +52,21 @@ func (k keys) used(iss, fid, jti string) string {
 	return k.prefix + usedPart + escape(iss) + ":" + escape(fid) + "}:" + escape(jti)
 }
 
+func (k keys) subject(iss, sub string) string {
+	return k.prefix + subjectPart + escape(iss) + ":" + escape(sub) + "}"
+}
+
+func (k keys) sessions(iss, sub string) string {
+	return k.prefix + sessionsPart + escape(iss) + ":" + escape(sub) + "}"
+}
+
 func (k keys) channel() string { return k.prefix + eventsPart }
 
-// patterns are the SCAN patterns of the revoked tokens and families.
+// patterns are the SCAN patterns of the revoked tokens, families and
+// subjects.
 func (k keys) patterns() []string {
 	p := globEscape(k.prefix)
-	return []string{p + tokenPart + "*", p + familyPart + "*"}
+	return []string{p + tokenPart + "*", p + familyPart + "*", p + subjectPart + "*"}
 }
 
 // parse returns the mirror entry a revocation key stands for.
@@ -64,6 +81,8 @@ func (k keys) parse(key string) (entry, bool) {
 		kind, rest = kindToken, rest[len(tokenPart):]
 	case strings.HasPrefix(rest, familyPart) && strings.HasSuffix(rest, "}"):
 		kind, rest = kindFamily, rest[len(familyPart):len(rest)-1]
+	case strings.HasPrefix(rest, subjectPart) && strings.HasSuffix(rest, "}"):
+		kind, rest = kindSubject, rest[len(subjectPart):len(rest)-1]
 	default:
 		return entry{}, false
 	}

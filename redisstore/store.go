@@ -47,10 +47,11 @@ var (
 // is safe for concurrent use. Call Close when done: it stops the Store's
 // goroutines (the client stays open; it belongs to the caller).
 //
-// Revoke, RevokeFamily and Rotate make one round trip to Redis each (one
-// Lua script). IsRevoked and IsFamilyRevoked, called by the middleware on
-// every request, make none: they read the in-memory mirror, and fail with
-// [ErrStale] once it is older than the staleness bound.
+// Revoke, RevokeFamily, RevokeSubject and Rotate make one round trip to
+// Redis each (one Lua script), as do the session records' methods.
+// IsRevoked, IsFamilyRevoked and IsSubjectRevoked, called by the middleware
+// on every request, make none: they read the in-memory mirror, and fail
+// with [ErrStale] once it is older than the staleness bound.
 type Store struct {
 	client     redis.UniversalClient
 	keys       keys
@@ -264,7 +265,7 @@ func (s *Store) revoke(ctx context.Context, e entry, key string, until time.Time
 	if err := revokeScript.Run(ctx, s.client, []string{key}, end, ttl, s.keys.channel()).Err(); err != nil {
 		return fmt.Errorf("redisstore: revoke: %w", err)
 	}
-	s.mirror.put(e, end)
+	s.mirror.put(e, mark{end: end})
 	return nil
 }
 
@@ -282,16 +283,23 @@ func (s *Store) IsFamilyRevoked(_ context.Context, iss, family string) (bool, er
 }
 
 func (s *Store) isRevoked(e entry) (bool, error) {
+	mk, ok, err := s.lookup(e)
+	return ok && s.clock().UnixMilli() < mk.end, err
+}
+
+// lookup reads e from the mirror, or fails when the store is closed or the
+// mirror stale.
+func (s *Store) lookup(e entry) (mark, bool, error) {
 	if s.closed.Load() {
-		return false, ErrClosed
+		return mark{}, false, ErrClosed
 	}
 	if !s.serveStale {
 		if age, ok := s.fresh(); !ok {
-			return false, s.staleError(age)
+			return mark{}, false, s.staleError(age)
 		}
 	}
-	end, ok := s.mirror.get(e)
-	return ok && s.clock().UnixMilli() < end, nil
+	mk, ok := s.mirror.get(e)
+	return mk, ok, nil
 }
 
 // Rotate implements [jwtguard.Store] with one Lua script over the family's
@@ -317,7 +325,7 @@ func (s *Store) Rotate(ctx context.Context, iss, family, jti string, use jwtguar
 	case jwtguard.RotationOK, jwtguard.RotationRevoked, jwtguard.RotationReplayed:
 		return r, nil
 	case jwtguard.RotationReused:
-		s.mirror.put(entry{kind: kindFamily, iss: iss, id: family}, famEnd)
+		s.mirror.put(entry{kind: kindFamily, iss: iss, id: family}, mark{end: famEnd})
 		return r, nil
 	}
 	return 0, fmt.Errorf("redisstore: rotate: unexpected script result %d", n)
