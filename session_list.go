@@ -85,25 +85,26 @@ func (s *Sessions) endSession(ctx context.Context, subject, id string) error {
 
 // caller authenticates a request to the session routes with the sessions'
 // middleware (revocations, CSRF defence and all), and reads the subject and
-// family of its access token; on failure it has answered.
-func (s *Sessions) caller(w http.ResponseWriter, r *http.Request) (*tokenClaims, bool) {
+// family of its access token, and where the token came from; on failure it
+// has answered.
+func (s *Sessions) caller(w http.ResponseWriter, r *http.Request) (*tokenClaims, Source, bool) {
 	if _, err := s.mw.Check(r); err != nil {
 		s.mw.fail(w, r, err)
-		return nil, false
+		return nil, 0, false
 	}
 	// The token has verified with the sessions' middleware, whatever its
 	// claims type; the issuer's own verifier reads the claims the
 	// handlers act on.
-	token, _, _ := extract(s.mw.extractors, r)
+	token, source, _ := extract(s.mw.extractors, r)
 	tc, err := verifyLifecycle(r.Context(), s.issuer.access, token)
 	if err == nil && tc.sub == "" {
 		err = errEmptyClaims
 	}
 	if err != nil {
 		s.mw.fail(w, r, err)
-		return nil, false
+		return nil, 0, false
 	}
-	return tc, true
+	return tc, source, true
 }
 
 var (
@@ -133,7 +134,7 @@ func (s *Sessions) ListSessionsHandler() http.Handler {
 			s.failMethod(w, r, allowGet)
 			return
 		}
-		tc, ok := s.caller(w, r)
+		tc, _, ok := s.caller(w, r)
 		if !ok {
 			return
 		}
@@ -181,8 +182,8 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // then on the session's refresh token and access tokens are refused. An id
 // that is not a live session of the token's subject is answered 404
 // {"error": "not_found"}, whether it is another user's, ended, or never
-// existed. Ending the caller's own session clears the token cookies in
-// cookie mode. Errors are otherwise those of the middleware (401, 403,
+// existed. Ending the caller's own session with a token from the access
+// cookie clears the token cookies. Errors are otherwise those of the middleware (401, 403,
 // 503), and 405 for another method. Answers carry Cache-Control: no-store.
 func (s *Sessions) EndSessionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -191,7 +192,7 @@ func (s *Sessions) EndSessionHandler() http.Handler {
 			s.failMethod(w, r, allowDelete)
 			return
 		}
-		tc, ok := s.caller(w, r)
+		tc, source, ok := s.caller(w, r)
 		if !ok {
 			return
 		}
@@ -211,7 +212,7 @@ func (s *Sessions) EndSessionHandler() http.Handler {
 		case err != nil:
 			s.fail(w, r, err)
 		default:
-			if id == tc.fid && s.mode != bodyOnly {
+			if id == tc.fid && source == SourceCookie {
 				s.cookies.clear(w)
 			}
 			w.WriteHeader(http.StatusNoContent)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/jwtguard/jwtguard"
 )
@@ -42,6 +43,9 @@ type App struct {
 	passwords passwordHasher
 	dummyHash []byte // compared against for unknown users, to take as long
 	log       *slog.Logger
+	// freshMaxAge is how recent a login a change of password needs
+	// (sessions.go).
+	freshMaxAge time.Duration
 }
 
 // newApp builds the application on users. bcryptCost is the
@@ -67,7 +71,10 @@ func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, e
 	if err != nil {
 		return nil, err
 	}
-	a := &App{users: users, store: store, passwords: bcryptHasher{cost: bcryptCost}, log: log}
+	a := &App{users: users, store: store, passwords: bcryptHasher{cost: bcryptCost}, log: log, freshMaxAge: cfg.FreshMaxAge}
+	if a.freshMaxAge == 0 {
+		a.freshMaxAge = defaultFreshMaxAge
+	}
 	opts := []jwtguard.SessionsOption{
 		jwtguard.WithCookiesForBrowsers(), jwtguard.WithRefreshCookiePath(authPrefix),
 		jwtguard.WithRefreshCheck(a.mayRefresh),
@@ -75,6 +82,9 @@ func newApp(cfg Config, users *Users, bcryptCost int, log *slog.Logger) (*App, e
 		// what clients sent, error level when the server failed.
 		jwtguard.WithAccessOptions(jwtguard.WithLogger(log, slog.LevelDebug),
 			jwtguard.WithDPoP(cfg.DPoP, cfg.dpopOptions()...)),
+	}
+	if cfg.SessionMaxAge != 0 {
+		opts = append(opts, jwtguard.WithSessionMaxAge(cfg.SessionMaxAge))
 	}
 	if cfg.InsecureCookies {
 		opts = append(opts, jwtguard.WithInsecureCookies())
@@ -104,6 +114,7 @@ func (a *App) Handler() http.Handler {
 	mux.Handle(mePath, onlyGet(a.sessions.Handler(http.HandlerFunc(a.me))))
 	mux.Handle(refreshPath, a.sessions.RefreshHandler())
 	mux.Handle(logoutPath, a.sessions.LogoutHandler())
+	a.handleSessions(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint")
 	})

@@ -51,6 +51,11 @@ type Config struct {
 	// DPoPNonce makes the server require its own nonce in DPoP proofs
 	// (DPOP_NONCE=1; default 0).
 	DPoPNonce bool
+	// SessionMaxAge caps a session across refreshes (SESSION_MAX_AGE,
+	// default 720h: 30 days, from 1m to 9600h: 400 days); FreshMaxAge is
+	// how recent a login a change of password needs (FRESH_MAX_AGE,
+	// default 5m).
+	SessionMaxAge, FreshMaxAge time.Duration
 	// Clock is the source of the current time for the tokens and the
 	// revocation store; nil is time.Now. Tests set it to move time on.
 	Clock func() time.Time
@@ -87,6 +92,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, err)
 	}
 	if c.RefreshTTL, err = duration(getenv, "REFRESH_TOKEN_TTL", 7*24*time.Hour); err != nil {
+		errs = append(errs, err)
+	}
+	if c.SessionMaxAge, err = duration(getenv, "SESSION_MAX_AGE", jwtguard.DefaultSessionMaxAge); err != nil {
+		errs = append(errs, err)
+	} else if c.SessionMaxAge < time.Minute || c.SessionMaxAge > jwtguard.MaxSessionMaxAge {
+		errs = append(errs, fmt.Errorf("SESSION_MAX_AGE=%q: want a duration from 1m to %v (400 days)", getenv("SESSION_MAX_AGE"), jwtguard.MaxSessionMaxAge))
+	}
+	if c.FreshMaxAge, err = duration(getenv, "FRESH_MAX_AGE", 5*time.Minute); err != nil {
 		errs = append(errs, err)
 	}
 	if c.AccessTTL > 0 && c.RefreshTTL > 0 && c.RefreshTTL <= c.AccessTTL {

@@ -38,6 +38,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	assert.Equal(t, 12, c.BcryptCost)
 	assert.Equal(t, jwtguard.DPoPAllowed, c.DPoP)
 	assert.False(t, c.DPoPNonce)
+	assert.Equal(t, 30*24*time.Hour, c.SessionMaxAge)
+	assert.Equal(t, 5*time.Minute, c.FreshMaxAge)
 	assert.True(t, c.secureContext())
 
 	other, err := loadConfig(env(nil))
@@ -50,12 +52,14 @@ func TestLoadConfigFromEnvironment(t *testing.T) {
 		"ADDR": "0.0.0.0:9000", "JWT_SECRET": testSecret, "JWT_ISSUER": "iss", "JWT_AUDIENCE": "aud",
 		"DB_PATH": "/tmp/x.db", "ACCESS_TOKEN_TTL": "2s", "REFRESH_TOKEN_TTL": "1h", "INSECURE_COOKIES": "true",
 		"BCRYPT_COST": "11", "DPOP": "required", "DPOP_NONCE": "1",
+		"SESSION_MAX_AGE": "24h", "FRESH_MAX_AGE": "90s",
 	}))
 	require.NoError(t, err)
 	assert.Equal(t, Config{
 		Addr: "0.0.0.0:9000", Secret: []byte(testSecret), Issuer: "iss", Audience: "aud", DBPath: "/tmp/x.db",
 		AccessTTL: 2 * time.Second, RefreshTTL: time.Hour, InsecureCookies: true, BcryptCost: 11,
 		DPoP: jwtguard.DPoPRequired, DPoPNonce: true,
+		SessionMaxAge: 24 * time.Hour, FreshMaxAge: 90 * time.Second,
 	}, c)
 	assert.False(t, c.secureContext())
 }
@@ -80,6 +84,10 @@ func TestLoadConfigRefuses(t *testing.T) {
 		{name: "unknown DPoP mode", vars: map[string]string{"DPOP": "on"}, want: `DPOP="on": want disabled, allowed or required`},
 		{name: "DPoP nonce not 0 or 1", vars: map[string]string{"DPOP_NONCE": "true"}, want: `DPOP_NONCE="true": want 0 or 1`},
 		{name: "query in DB path", vars: map[string]string{"DB_PATH": "x.db?mode=ro"}, want: "DB_PATH"},
+		{name: "session max age too short", vars: map[string]string{"SESSION_MAX_AGE": "30s"}, want: `SESSION_MAX_AGE="30s": want a duration from 1m`},
+		{name: "session max age too long", vars: map[string]string{"SESSION_MAX_AGE": "10000h"}, want: "SESSION_MAX_AGE"},
+		{name: "session max age not a duration", vars: map[string]string{"SESSION_MAX_AGE": "30 days"}, want: "SESSION_MAX_AGE"},
+		{name: "fresh max age not a duration", vars: map[string]string{"FRESH_MAX_AGE": "5"}, want: "FRESH_MAX_AGE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

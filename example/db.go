@@ -115,6 +115,22 @@ func (u *Users) SetPasswordHash(ctx context.Context, id int64, old, hash []byte)
 	return nil
 }
 
+// ReplacePasswordHash replaces the password hash of user id with hash if
+// it is still old, as a change of password does, and reports whether it
+// did: false when the password changed meanwhile (or the user is gone).
+func (u *Users) ReplacePasswordHash(ctx context.Context, id int64, old, hash []byte) (bool, error) {
+	res, err := u.db.ExecContext(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?`,
+		string(hash), id, string(old))
+	if err != nil {
+		return false, fmt.Errorf("update password hash: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("update password hash: %w", err)
+	}
+	return n == 1, nil
+}
+
 func (u *Users) one(ctx context.Context, where string, arg any) (*User, error) {
 	var (
 		usr     User

@@ -40,6 +40,9 @@ func testConfig(t testing.TB) Config {
 		AccessTTL:  30 * time.Minute,
 		RefreshTTL: 7 * 24 * time.Hour,
 		DPoP:       jwtguard.DPoPAllowed,
+		// As loadConfig's defaults.
+		SessionMaxAge: 30 * 24 * time.Hour,
+		FreshMaxAge:   5 * time.Minute,
 	}
 }
 
