@@ -64,56 +64,28 @@ type authTimed interface{ AuthenticatedAt() (time.Time, bool) }
 //	WWW-Authenticate: Bearer realm="…", error="insufficient_user_authentication",
 //	  error_description="a login within the last 300 seconds is required: log in again", max_age=300
 //
-// A token without auth_time (minted elsewhere) is answered the same way.
-// The error matches [ErrInsufficientUserAuthentication]. Like
-// [Middleware.RequireScope], it uses the claims an outer handler of m put
-// in the context, and authenticates the request itself when there are
-// none. It panics if maxAge is under a second.
+// A token without auth_time (minted elsewhere), or whose claims type has no
+// AuthenticatedAt method ([Claims] has one), is answered the same way. The
+// error matches [ErrInsufficientUserAuthentication]. Like
+// [Middleware.RequireScope], it uses the claims an outer handler put in the
+// context, and authenticates the request itself when there are none. It
+// panics if maxAge is under a second.
 func (m *Middleware) RequireFreshLogin(maxAge time.Duration) func(http.Handler) http.Handler {
 	if maxAge < time.Second {
 		panic(fmt.Sprintf("jwtguard: RequireFreshLogin: max age %v is under a second", maxAge))
 	}
-	secs := int64(maxAge / time.Second)
-	params := ", max_age=" + strconv.FormatInt(secs, 10)
-	tooOld := newAnsweredError(m.responses.realm,
-		fmt.Errorf("%w: login older than %v", ErrInsufficientUserAuthentication, maxAge),
+	secs := strconv.FormatInt(int64(maxAge/time.Second), 10)
+	denied := newAnsweredError(m.responses.realm,
+		fmt.Errorf("%w: no login within %v", ErrInsufficientUserAuthentication, maxAge),
 		http.StatusUnauthorized, "insufficient_user_authentication",
-		"a login within the last "+strconv.FormatInt(secs, 10)+" seconds is required: log in again", params)
-	unknown := newAnsweredError(m.responses.realm,
-		fmt.Errorf("%w: the token has no auth_time", ErrInsufficientUserAuthentication),
-		http.StatusUnauthorized, "insufficient_user_authentication",
-		"the token does not say when the user logged in (no auth_time): log in again", params)
-	return func(next http.Handler) http.Handler {
-		mustHandler(next)
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !m.authPreflight && isPreflight(r) {
-				next.ServeHTTP(w, r)
-				return
-			}
-			claims := r.Context().Value(claimsKey{})
-			if claims == nil {
-				c, err := m.Check(r)
-				if err != nil {
-					m.fail(w, r, err)
-					return
-				}
-				claims = c
-				r = m.withClaims(r, claims)
-			}
-			var at time.Time
-			ok := false
-			if c, is := claims.(authTimed); is {
-				at, ok = c.AuthenticatedAt()
-			}
-			if !ok {
-				m.fail(w, r, unknown)
-				return
-			}
-			if age := m.clock().Sub(at); age > maxAge || age < -m.leeway {
-				m.fail(w, r, tooOld)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}
+		"a login within the last "+secs+" seconds is required: log in again", ", max_age="+secs)
+	return m.require(denied, func(claims any) bool {
+		c, ok := claims.(authTimed)
+		if !ok {
+			return false
+		}
+		at, ok := c.AuthenticatedAt()
+		age := m.clock().Sub(at)
+		return ok && age <= maxAge && age >= -m.leeway
+	})
 }

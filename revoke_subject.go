@@ -46,19 +46,26 @@ const (
 	logoutGlobal = "global" // every session and token of the user
 )
 
+// Answers to a logout whose scope cannot be applied, 400 invalid_request.
+var (
+	errLogoutScope = badRequest("scope must be local, others or global")
+	errTwoSubjects = badRequest("the access and refresh tokens belong to different users")
+	errNoSession   = badRequest("scope=others needs a token of a session (with a fid claim)")
+)
+
 // logoutScope reads the scope query parameter: local when absent.
 func (s *Sessions) logoutScope(r *http.Request) (string, error) {
 	switch v := r.URL.Query()["scope"]; {
 	case len(v) == 0:
 		return logoutLocal, nil
 	case len(v) > 1:
-		return "", s.session.errScope
+		return "", errLogoutScope
 	default:
 		switch v[0] {
 		case logoutLocal, logoutOthers, logoutGlobal:
 			return v[0], nil
 		}
-		return "", s.session.errScope
+		return "", errLogoutScope
 	}
 }
 
@@ -79,7 +86,7 @@ func (s *Sessions) logoutWide(ctx context.Context, scope string, tokens ...*toke
 			return errEmptyClaims
 		}
 		if subject != "" && tc.sub != subject {
-			return s.session.errTwoSubjects
+			return errTwoSubjects
 		}
 		subject = tc.sub
 		if err := s.notRevoked(ctx, tc); err != nil {
@@ -104,7 +111,7 @@ func (s *Sessions) logoutWide(ctx context.Context, scope string, tokens ...*toke
 		}
 	}
 	if len(keep) == 0 {
-		return s.session.errNoSession
+		return errNoSession
 	}
 	return s.EndOtherSessions(ctx, subject, keep...)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 // The default and limits of [WithSessionMaxAge].
@@ -84,47 +86,28 @@ func userAgentMetadata(r *http.Request) map[string]string {
 	return nil
 }
 
-// sessionRules is how a [Sessions] starts, refreshes and ends sessions, with
-// the answers it gives about them, built once.
+// sessionRules is how a [Sessions] starts and refreshes sessions.
 type sessionRules struct {
 	maxAge   time.Duration
 	metadata func(*http.Request) map[string]string
-
-	errEnded      error // refresh after the maximum age
-	errExpired    error // refresh token expired: idle timeout
-	errNoAuthTime error // refresh token minted before sessions had an end
-	errSubject    error // the subject was revoked (signed out everywhere)
-
-	errScope       error // logout: a scope other than local, others, global
-	errTwoSubjects error // logout: access and refresh tokens of two users
-	errNoSession   error // logout: scope=others without a token of a session
 }
 
-func newSessionRules(c *sessionConfig, realm string) sessionRules {
-	invalid := func(kind error, detail, description string) error {
-		return newAnsweredError(realm, newTokenError(kind, nil, detail),
-			http.StatusUnauthorized, "invalid_token", description, "")
-	}
-	malformed := func(detail string) error {
-		return newAnsweredError(realm, fmt.Errorf("%w: %s", ErrMalformedRequest, detail),
-			http.StatusBadRequest, "invalid_request", detail, "")
-	}
-	return sessionRules{
-		maxAge:   c.maxAge,
-		metadata: c.metadata,
-		errEnded: invalid(ErrExpired, "session reached its maximum age",
-			"the session reached its maximum age: log in again"),
-		errExpired: invalid(ErrExpired, "refresh token expired",
-			"refresh token expired: log in again"),
-		errNoAuthTime: invalid(ErrMissingClaim, "auth_time is required in a refresh token",
-			"the refresh token has no auth_time (minted before sessions had a maximum age): log in again"),
-		errSubject: invalid(ErrRevoked, "subject revoked",
-			"token revoked: the user signed out everywhere or changed the password; log in again"),
-		errScope:       malformed("scope must be local, others or global"),
-		errTwoSubjects: malformed("the access and refresh tokens belong to different users"),
-		errNoSession:   malformed("scope=others needs a token of a session (with a fid claim)"),
-	}
+func newSessionRules(c *sessionConfig) sessionRules {
+	return sessionRules{maxAge: c.maxAge, metadata: c.metadata}
 }
+
+// Answers about sessions, 401 invalid_token with a description that says
+// what happened.
+var (
+	errSessionEnded = publicTokenError(ErrExpired, jwt.ErrTokenExpired,
+		"the session reached its maximum age: log in again")
+	errRefreshExpired = publicTokenError(ErrExpired, jwt.ErrTokenExpired,
+		"refresh token expired: log in again")
+	errNoAuthTime = publicTokenError(ErrMissingClaim, jwt.ErrTokenRequiredClaimMissing,
+		"the refresh token has no auth_time (minted before sessions had a maximum age): log in again")
+	errSubjectRevoked = publicTokenError(ErrRevoked, nil,
+		"token revoked: the user signed out everywhere or changed the password; log in again")
+)
 
 // reservedSessionMembers are the members of a session in the session list,
 // which metadata may not use.
@@ -237,18 +220,18 @@ func (s *Sessions) Login(w http.ResponseWriter, r *http.Request, subject string,
 // was issued. It returns the session's bounds for the next pair.
 func (s *Sessions) checkRefresh(ctx context.Context, tc *tokenClaims, now time.Time) (sessionBounds, error) {
 	if tc.authTime.IsZero() {
-		return sessionBounds{}, s.session.errNoAuthTime
+		return sessionBounds{}, errNoAuthTime
 	}
 	b := sessionBounds{authTime: tc.authTime, end: tc.authTime.Add(s.session.maxAge)}
 	if !now.Before(b.end) {
-		return sessionBounds{}, s.session.errEnded
+		return sessionBounds{}, errSessionEnded
 	}
 	revoked, err := s.store.IsSubjectRevoked(ctx, tc.iss, tc.sub, tc.iat)
 	if err != nil {
 		return sessionBounds{}, storeError(err)
 	}
 	if revoked {
-		return sessionBounds{}, s.session.errSubject
+		return sessionBounds{}, errSubjectRevoked
 	}
 	return b, nil
 }
@@ -277,8 +260,8 @@ func (s *Sessions) expiredRefresh(token string) error {
 	if len(parts) == 3 {
 		if b, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil && json.Unmarshal(b, &c) == nil &&
 			c.AuthTime > 0 && int64(c.Exp) == int64(c.AuthTime)+int64(s.session.maxAge/time.Second) {
-			return s.session.errEnded
+			return errSessionEnded
 		}
 	}
-	return s.session.errExpired
+	return errRefreshExpired
 }

@@ -203,9 +203,7 @@ func (s *Sessions) EndSessionHandler() http.Handler {
 		}
 		switch {
 		case errors.Is(err, ErrSessionNotFound):
-			if s.mw.onFailure != nil {
-				s.mw.onFailure(r, err)
-			}
+			s.mw.report(r, err, http.StatusNotFound)
 			w.Header()["Content-Type"] = contentTypeJSON
 			w.WriteHeader(http.StatusNotFound)
 			_, _ = w.Write(notFoundSession)
@@ -222,9 +220,7 @@ func (s *Sessions) EndSessionHandler() http.Handler {
 
 // failMethod answers 405 with Allow: allow.
 func (s *Sessions) failMethod(w http.ResponseWriter, r *http.Request, allow []string) {
-	if s.mw.onFailure != nil {
-		s.mw.onFailure(r, errMethod)
-	}
+	s.mw.report(r, errMethod, http.StatusMethodNotAllowed)
 	h := w.Header()
 	h["Allow"] = allow
 	h["Content-Type"] = contentTypeJSON

@@ -271,7 +271,7 @@ func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions
 		return nil, err
 	}
 	s.mw = mw
-	s.session = newSessionRules(&c.session, mw.responses.realm)
+	s.session = newSessionRules(&c.session)
 	return s, nil
 }
 
