@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +27,8 @@ import (
 // empty fields named, register, log in by pressing Enter in the form,
 // cookies out of the script's reach, /me, an automatic refresh after the
 // access token expires, forged cross-site and cross-origin form POSTs
-// refused, and logout.
+// refused, the session list signing another session out and every other
+// one, and logout.
 //
 // It needs chromium on PATH (the Debian package; test.sh installs it). On
 // failure it saves a screenshot in $JWTGUARD_SCREENSHOT_DIR, or else in the
@@ -289,6 +291,68 @@ func TestBrowser(t *testing.T) {
 	})
 	fail("forged posts")
 
+	t.Run("the session list signs other sessions out", func(t *testing.T) {
+		// Two more sessions of the user, from an API client.
+		apiLogin := func(userAgent string) string {
+			req, err := http.NewRequest(http.MethodPost, app+loginPath,
+				strings.NewReader(`{"username":"`+email+`","password":"`+password+`"}`))
+			require.NoError(t, err)
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("User-Agent", userAgent)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			var tok struct {
+				AccessToken string `json:"access_token"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+			return tok.AccessToken
+		}
+		apiMe := func(access string) int {
+			req, err := http.NewRequest(http.MethodGet, app+mePath, nil)
+			require.NoError(t, err)
+			req.Header.Set("Authorization", "Bearer "+access)
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		one, two := apiLogin("<b>Client</b> one"), apiLogin("Client two")
+		listed := func(n int) chromedp.Action[chromedp.Void] {
+			return chromedp.Poll[chromedp.Void](fmt.Sprintf(`document.querySelectorAll("#sessions li").length === %d`, n),
+				chromedp.WithPollingInterval(50*time.Millisecond))
+		}
+		step(t, "list three sessions", 20*time.Second,
+			chromedp.Click(chromedp.ID("me-btn")),
+			listed(3),
+		)
+		text := eval(t, "session list", `document.getElementById("sessions").innerText`)
+		assert.Contains(t, text, "This browser: ")
+		assert.Contains(t, text, "<b>Client</b> one", "a user agent is shown as text")
+		assert.Equal(t, "0", eval(t, "markup", `String(document.querySelectorAll("#sessions b").length)`))
+
+		step(t, "sign one session out", 20*time.Second,
+			chromedp.Click(fmt.Sprintf(`#sessions li[data-id=%q] button`, fid(t, one))),
+			listed(2),
+		)
+		assert.Equal(t, http.StatusUnauthorized, apiMe(one), "the session signed out")
+		assert.Equal(t, http.StatusOK, apiMe(two), "the other one goes on")
+
+		step(t, "sign out everywhere else", 20*time.Second,
+			chromedp.Click(chromedp.ID("others-btn")),
+			statusIs("Signed out everywhere else."),
+			listed(1),
+		)
+		assert.Equal(t, http.StatusUnauthorized, apiMe(two))
+		assert.Contains(t, eval(t, "session list", `document.getElementById("sessions").innerText`), "This browser: ")
+		step(t, "still logged in", 20*time.Second,
+			chromedp.Click(chromedp.ID("me-btn")),
+			statusIs("Logged in as "+email),
+		)
+	})
+	fail("sessions")
+
 	t.Run("logout clears the cookies and revokes the tokens", func(t *testing.T) {
 		access := cookies(t)[jwtguard.AccessCookieName]
 		require.NotNil(t, access)
@@ -300,6 +364,7 @@ func TestBrowser(t *testing.T) {
 		assert.NotContains(t, jar, jwtguard.AccessCookieName)
 		assert.NotContains(t, jar, jwtguard.PathRefreshCookieName)
 		assert.Equal(t, "disabled disabled disabled", sessionButtons(t), "no session left to use")
+		assert.Equal(t, "0", eval(t, "session list", `String(document.querySelectorAll("#sessions li").length)`))
 		// The access token itself is revoked, not only forgotten.
 		req, err := http.NewRequest(http.MethodGet, app+mePath, nil)
 		require.NoError(t, err)
