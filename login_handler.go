@@ -16,6 +16,9 @@ import (
 //
 // with Cache-Control: no-store; in cookie mode it sets the cookies and
 // leaves the tokens out of the body (or not, with [WithCookiesAndBody]).
+// Each login starts a session, listed by [Sessions.ListSessions] with the
+// request's User-Agent ([WithSessionMetadata]), which ends at the latest
+// after its maximum age ([WithSessionMaxAge]).
 //
 // With [WithCookiesForBrowsers], a request that carries the CSRF header
 // (X-Requested-With) is answered in cookies, any other in the body; see

@@ -28,6 +28,14 @@ import (
 // refreshes with one token within the interval all succeed; with interval
 // 0 exactly one does, and the others revoke the family.
 //
+// A refresh keeps the session: the next pair carries the login's auth_time
+// (RFC 9068 §2.2.1) and no token of it expires after the session's maximum
+// age ([WithSessionMaxAge], 30 days after the login by default), and the
+// refresh is recorded in the session list ([Sessions.ListSessions]). A
+// refresh token is refused (401 invalid_token, saying why) once its
+// session reached its maximum age, when its subject was revoked after it
+// was issued ([Sessions.RevokeSubject]), and when it has no auth_time.
+//
 // With [WithCookiesForBrowsers], a refresh token from the cookie is
 // answered in cookies, one from the body in the body.
 //

@@ -1,16 +1,18 @@
 // Command example is a small but real application protected by jwtguard:
 // users in an embedded SQLite database (pure Go) with bcrypt passwords, the
 // seed flow's HTTP API (register, login, me, refresh, logout) for API
-// clients, and a page at / that runs the same flow in a browser with the
-// tokens in httpOnly cookies.
+// clients, the user's sessions (list, end one, sign out elsewhere or
+// everywhere, change the password after a fresh login), and a page at /
+// that runs the same flow in a browser with the tokens in httpOnly
+// cookies.
 //
 //	go run ./example            # from the repository root
 //
 // Configuration comes from the environment (see Config and README.md in
 // this directory): ADDR, JWT_SECRET, JWT_ISSUER,
 // JWT_AUDIENCE, DB_PATH, ACCESS_TOKEN_TTL, REFRESH_TOKEN_TTL,
-// INSECURE_COOKIES, TLS_CERT_FILE, TLS_KEY_FILE, BCRYPT_COST, DPOP and
-// DPOP_NONCE.
+// INSECURE_COOKIES, TLS_CERT_FILE, TLS_KEY_FILE, BCRYPT_COST, DPOP,
+// DPOP_NONCE, SESSION_MAX_AGE and FRESH_MAX_AGE.
 package main
 
 import (

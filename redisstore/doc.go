@@ -11,9 +11,10 @@
 // clocks. README.md says how to set the client's timeouts against the
 // interval, and what a 503 may have applied.
 //
-// Reads (the middleware asks [Store.IsRevoked] and [Store.IsFamilyRevoked]
-// on every request) never touch the network: each Store keeps a mirror of
-// the revoked tokens and families in memory, filled with SCAN when it
+// Reads (the middleware asks [Store.IsRevoked], [Store.IsFamilyRevoked] and
+// [Store.IsSubjectRevoked] on every request) never touch the network: each
+// Store keeps a mirror of the revoked tokens, families and subjects (a user
+// signed out everywhere) in memory, filled with SCAN when it
 // starts and kept current by a Redis pub/sub channel on which the scripts
 // themselves announce every revocation (on a Cluster or a Ring, the Store
 // subscribes on every master or shard, each of which announces its own).
@@ -22,6 +23,10 @@
 // Redis or the network is down, the reads fail with an error matching
 // [jwtguard.ErrUnavailable] and the middleware answers 503. The Store
 // reconnects, refills and resubscribes by itself.
+//
+// A user's sessions ([jwtguard.Sessions.ListSessions]) are one hash per
+// subject, in the subject's hash slot, written at login and refresh and read
+// by the session routes only; it expires with the user's last session.
 //
 // A quick start:
 //
