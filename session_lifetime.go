@@ -58,7 +58,7 @@ func WithSessionMaxAge(d time.Duration) SessionsOption {
 // entries. A login whose metadata breaks these rules fails with 500 (a bug
 // of fn, reported to the failure hook). What is recorded is shown to the
 // user and kept in the store: record no secrets. Default: the User-Agent
-// header, as "user_agent" (none when the request has none).
+// header, as "user_agent" ("" when the request has none).
 func WithSessionMetadata(fn func(r *http.Request) map[string]string) SessionsOption {
 	return func(c *sessionsConfig) {
 		if fn == nil {
@@ -80,10 +80,7 @@ func defaultSessionConfig() sessionConfig {
 
 // userAgentMetadata is the default metadata of a session.
 func userAgentMetadata(r *http.Request) map[string]string {
-	if ua := r.UserAgent(); ua != "" {
-		return map[string]string{"user_agent": ua}
-	}
-	return nil
+	return map[string]string{"user_agent": r.UserAgent()}
 }
 
 // sessionRules is how a [Sessions] starts and refreshes sessions.
