@@ -72,6 +72,14 @@
 // endpoints. Claims the issuer cannot mint are refused when minting
 // ([ErrCannotIssue]).
 //
+// Every login is a session users can see and end: [Sessions.ListSessionsHandler]
+// and [Sessions.EndSessionHandler], logout scopes (local, others, global),
+// and [Sessions.RevokeSubject] to sign a user out everywhere (every token
+// issued until then refused on every instance, from the store's memory).
+// A session ends at its maximum age ([WithSessionMaxAge]) however often it
+// is refreshed, its tokens carry the login's auth_time, and
+// [Middleware.RequireFreshLogin] asks for a recent login (RFC 9470).
+//
 // # DPoP
 //
 // [WithDPoP] binds tokens to a key the client holds (RFC 9449): in
