@@ -1,6 +1,7 @@
 package redisstore_test
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -34,6 +35,12 @@ func TestSilentPartitionFailsClosedAndRecovers(t *testing.T) {
 		waitStatus(t, in, pair.AccessToken, http.StatusServiceUnavailable, bound+time.Second)
 	}
 	t.Logf("503 after %v of silence (bound %v)", time.Since(frozen), bound)
+	for _, in := range ins {
+		// A subject's revocation fails closed too: it may have been
+		// announced while the connection was silent.
+		_, err := in.store.IsSubjectRevoked(context.Background(), testIssuer, "alice", time.Time{})
+		require.ErrorIs(t, err, redisstore.ErrStale, "instance %s", in.name)
+	}
 	// The last answered heartbeat was sent at most two heartbeats (bound/2)
 	// before the freeze.
 	assert.GreaterOrEqual(t, time.Since(frozen), bound/2, "the mirror was served within the bound")
