@@ -34,6 +34,17 @@ const (
 	DefaultJWKSRefetchInterval = 30 * time.Second
 )
 
+// Retries while no key set could ever be fetched, when every token gets
+// 503: requests cause a fetch at most jwksUnavailableDemand apart (or the
+// refetch interval, if shorter), and the background retries back off from
+// one second to at most jwksUnavailableRetry (or the cache lower bound, if
+// shorter). Service thus resumes at most jwksUnavailableRetry after the
+// endpoint answers again, plus the fetch under way then.
+const (
+	jwksUnavailableDemand = time.Second
+	jwksUnavailableRetry  = 4 * time.Second
+)
+
 // errJWKSClosed is the error of a fetch asked for after Close.
 var errJWKSClosed = errors.New("jwtguard: JWKS closed")
 
@@ -60,8 +71,12 @@ var errJWKSClosed = errors.New("jwtguard: JWKS closed")
 // 503, not 401: while no key set could ever be fetched, a token cannot be
 // checked, through no fault of its sender. The middleware then answers 503
 // with an error matching [ErrUnavailable] (and passes it to the
-// [WithFailureHook] hook), never 401. Once one fetch has succeeded, the
-// keys stay usable whatever happens to the endpoint.
+// [WithFailureHook] hook), never 401. Meanwhile the set is fetched again in
+// the background after 1, 2, 4, 4, 4… seconds, and by requests at most once
+// a second: service resumes at most four seconds after the endpoint answers
+// again (about one second under traffic), plus the fetch under way then,
+// which [WithJWKSTimeout] bounds. Once one fetch has succeeded, the keys stay
+// usable whatever happens to the endpoint.
 //
 // A JWKS is safe for concurrent use. [JWKS.Close], or cancelling the context
 // given to NewJWKS, stops its background goroutine; the keys it holds stay
@@ -76,6 +91,7 @@ type JWKS struct {
 	maxTTL   time.Duration
 	interval time.Duration
 	onError  func(error)
+	clock    jwksClock
 
 	ring atomic.Pointer[keyring] // the set in use; gen 0 until a fetch succeeds
 
@@ -155,7 +171,8 @@ func WithJWKSMaxSize(n int64) JWKSOption {
 // [DefaultJWKSTTL] without one, is raised to min and lowered to max
 // ("no-cache" and "no-store" count as 0). The set is fetched again in the
 // background when four fifths of that time have passed. A failed fetch is
-// retried after one second, doubling up to min. Default:
+// retried after one second, doubling up to min, or up to four seconds while
+// no set was ever fetched (see [JWKS]). Default:
 // [DefaultJWKSMinTTL] and [DefaultJWKSMaxTTL].
 func WithJWKSCacheBounds(min, max time.Duration) JWKSOption {
 	return func(cfg *jwksConfig) {
@@ -168,8 +185,10 @@ func WithJWKSCacheBounds(min, max time.Duration) JWKSOption {
 
 // WithJWKSRefetchInterval sets the least time between two fetches caused by
 // tokens naming a kid the set does not hold, so that tokens with made-up kids
-// cannot make this server hammer the key set's host. Default:
-// [DefaultJWKSRefetchInterval].
+// cannot make this server hammer the key set's host. While no set was ever
+// fetched, tokens cause a fetch at most once a second instead, if d is
+// longer: every token gets 503 then, and service must resume soon after the
+// endpoint does. Default: [DefaultJWKSRefetchInterval].
 func WithJWKSRefetchInterval(d time.Duration) JWKSOption {
 	return func(cfg *jwksConfig) {
 		if d <= 0 {
@@ -206,6 +225,11 @@ func WithJWKSInsecureHTTP() JWKSOption {
 // [JWKS.Refresh] to wait for it, for example to fail fast at start-up.
 // Cancelling ctx, or calling [JWKS.Close], stops the background fetches.
 func NewJWKS(ctx context.Context, rawURL string, algs []string, opts ...JWKSOption) (*JWKS, error) {
+	return newJWKS(ctx, rawURL, algs, realClock{}, opts...)
+}
+
+// newJWKS is NewJWKS on clock, which tests replace.
+func newJWKS(ctx context.Context, rawURL string, algs []string, clock jwksClock, opts ...JWKSOption) (*JWKS, error) {
 	cfg := jwksConfig{
 		timeout:  DefaultJWKSTimeout,
 		maxSize:  DefaultJWKSMaxSize,
@@ -254,6 +278,7 @@ func NewJWKS(ctx context.Context, rawURL string, algs []string, opts ...JWKSOpti
 		maxTTL:   cfg.maxTTL,
 		interval: cfg.interval,
 		onError:  cfg.onError,
+		clock:    clock,
 		kick:     make(chan struct{}, 1),
 		done:     make(chan struct{}),
 		first:    make(chan struct{}),
@@ -332,17 +357,23 @@ func (j *JWKS) current() *keyring { return j.ring.Load() }
 
 // refresh is called for a token whose key is not in the set in use. It
 // fetches again unless a token caused a fetch less than the refetch interval
-// ago, and waits for that fetch (or the one under way).
+// ago (jwksUnavailableDemand while no set was ever fetched), and waits for
+// that fetch (or the one under way).
 func (j *JWKS) refresh(ctx context.Context) (*keyring, error) {
 	j.mu.Lock()
 	c := j.call
 	if c == nil {
-		if j.closed || time.Since(j.lastDemand) < j.interval {
+		now := j.clock.now()
+		interval := j.interval
+		if j.ring.Load().gen == 0 {
+			interval = min(interval, jwksUnavailableDemand)
+		}
+		if j.closed || now.Sub(j.lastDemand) < interval {
 			err := j.lastErr
 			j.mu.Unlock()
 			return j.settled(err)
 		}
-		j.lastDemand = time.Now()
+		j.lastDemand = now
 		c = j.startLocked()
 	}
 	j.mu.Unlock()
@@ -384,36 +415,55 @@ func (j *JWKS) startLocked() *fetchCall {
 // expires, after failures with a backoff, and whenever kicked.
 func (j *JWKS) run(ctx context.Context) {
 	defer close(j.done)
-	timer := time.NewTimer(0)
-	defer timer.Stop()
 	backoff := min(time.Second, j.minTTL)
-	for {
-		select {
-		case <-ctx.Done():
-			j.mu.Lock()
-			j.closed = true
-			c := j.call
-			j.call = nil
-			j.endFirstLocked()
-			j.mu.Unlock()
-			if c != nil {
-				c.err = errJWKSClosed
-				close(c.done)
-			}
-			return
-		case <-timer.C:
-		case <-j.kick:
-		}
+	for ctx.Err() == nil {
 		ttl, err := j.fetchShared(ctx)
 		next := ttl - ttl/5
 		if err != nil {
 			next = backoff
-			backoff = min(2*backoff, j.minTTL)
+			limit := j.minTTL // the last good set is in use meanwhile
+			if j.ring.Load().gen == 0 {
+				limit = min(limit, jwksUnavailableRetry) // every token gets 503
+			}
+			backoff = min(2*backoff, limit)
 		} else {
 			backoff = min(time.Second, j.minTTL)
 		}
-		timer.Reset(next)
+		fire, stop := j.clock.after(next)
+		select {
+		case <-ctx.Done():
+		case <-fire:
+		case <-j.kick:
+		}
+		stop()
 	}
+	j.mu.Lock()
+	j.closed = true
+	c := j.call
+	j.call = nil
+	j.endFirstLocked()
+	j.mu.Unlock()
+	if c != nil {
+		c.err = errJWKSClosed
+		close(c.done)
+	}
+}
+
+// jwksClock is the time a JWKS runs on: the real one, or a test's.
+type jwksClock interface {
+	now() time.Time
+	// after returns a channel that receives once d has passed, and a
+	// function that releases it early.
+	after(d time.Duration) (fire <-chan time.Time, stop func())
+}
+
+type realClock struct{}
+
+func (realClock) now() time.Time { return time.Now() }
+
+func (realClock) after(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
 }
 
 // fetchShared runs one fetch for every caller waiting on j.call, and

@@ -30,6 +30,7 @@ type keyServer struct {
 	status       int
 	delay        time.Duration
 	cacheControl string
+	hook         func() // called on each request, when set
 }
 
 func jwksServer(t testing.TB, body []byte) *keyServer {
@@ -38,8 +39,11 @@ func jwksServer(t testing.TB, body []byte) *keyServer {
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
 		s.mu.Lock()
-		body, status, delay, cc := s.body, s.status, s.delay, s.cacheControl
+		body, status, delay, cc, hook := s.body, s.status, s.delay, s.cacheControl, s.hook
 		s.mu.Unlock()
+		if hook != nil {
+			hook()
+		}
 		if delay > 0 {
 			select {
 			case <-time.After(delay):
@@ -62,6 +66,13 @@ func (s *keyServer) set(body []byte, status int, delay time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.body, s.status, s.delay = body, status, delay
+}
+
+// onRequest makes the server call fn on each request.
+func (s *keyServer) onRequest(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hook = fn
 }
 
 // newTestJWKS makes a JWKS of a test server that is closed at the end of
@@ -201,7 +212,8 @@ func TestJWKSNeverFetched(t *testing.T) {
 	srv := jwksServer(t, []byte("oops"))
 	srv.set([]byte("oops"), http.StatusInternalServerError, 0)
 	var background atomic.Int64
-	j := newTestJWKS(t, srv.URL, []string{"ES256"},
+	// On a fake clock: no background retry runs unless the test moves it.
+	j, clk, _ := newClockedJWKS(t, srv.URL,
 		jwtguard.WithJWKSRefetchInterval(20*time.Millisecond),
 		jwtguard.WithJWKSErrorHook(func(error) { background.Add(1) }))
 	var failures []error
@@ -237,7 +249,7 @@ func TestJWKSNeverFetched(t *testing.T) {
 	// fetches and passes.
 	k := ecKey(t, "k2")
 	srv.set(jwksDoc(t, k), http.StatusOK, 0)
-	time.Sleep(30 * time.Millisecond)
+	clk.Advance(20 * time.Millisecond)
 	_, err = mw.Verify(t.Context(), tokenFor(t, k))
 	require.NoError(t, err)
 }
@@ -256,7 +268,8 @@ func TestJWKSKeepsLastGoodSet(t *testing.T) {
 	}{
 		{name: "down", body: []byte("no"), status: http.StatusBadGateway, wantErr: "status 502"},
 		{name: "not found", body: nil, status: http.StatusNotFound, wantErr: "status 404"},
-		{name: "slow", body: doc, status: http.StatusOK, delay: 2 * time.Second, wantErr: "deadline exceeded"},
+		// The server never answers: only the fetch timeout ends the fetch.
+		{name: "slow", body: doc, status: http.StatusOK, delay: time.Hour, wantErr: "deadline exceeded"},
 		{name: "garbage", body: []byte("<html>hello</html>"), status: http.StatusOK, wantErr: "not a JWK Set"},
 		{name: "truncated", body: doc[:len(doc)/2], status: http.StatusOK, wantErr: "not a JWK Set"},
 		{name: "empty set", body: []byte(`{"keys":[]}`), status: http.StatusOK, wantErr: "no usable key"},
@@ -280,11 +293,9 @@ func TestJWKSKeepsLastGoodSet(t *testing.T) {
 			tok := tokenFor(t, k)
 
 			srv.set(tt.body, tt.status, tt.delay)
-			start := time.Now()
 			err := j.Refresh(t.Context())
 			require.Error(t, err)
 			assert.Contains(t, err.Error(), tt.wantErr)
-			assert.Less(t, time.Since(start), time.Second, "the timeout bounds a fetch")
 			mu.Lock()
 			require.NotEmpty(t, hooked)
 			assert.Contains(t, hooked[len(hooked)-1].Error(), tt.wantErr)
@@ -340,10 +351,13 @@ func TestJWKSUnknownKidRateLimit(t *testing.T) {
 	srv := jwksServer(t, jwksDoc(t, k))
 	j := newTestJWKS(t, srv.URL, []string{"ES256"}, jwtguard.WithJWKSRefetchInterval(time.Hour))
 	require.NoError(t, j.Refresh(t.Context()))
-	require.EqualValues(t, 1, srv.hits.Load())
+	// The start-up fetch and Refresh may or may not share a request:
+	// count from here.
+	before := srv.hits.Load()
 	mw := jwksMiddleware(t, j)
 
-	// A slow answer makes the concurrent requests overlap the one fetch.
+	// A slow answer makes most concurrent requests join the one fetch; those
+	// that come after it ended are within the interval: no fetch either.
 	srv.set(jwksDoc(t, k), http.StatusOK, 100*time.Millisecond)
 	forged := make([]string, 50)
 	for i := range forged {
@@ -357,13 +371,13 @@ func TestJWKSUnknownKidRateLimit(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.EqualValues(t, 2, srv.hits.Load(), "50 concurrent unknown kids, one fetch")
+	assert.Equal(t, before+1, srv.hits.Load(), "50 concurrent unknown kids, one fetch")
 
 	for _, tok := range forged {
 		_, err := mw.Verify(t.Context(), tok)
 		assert.ErrorIs(t, err, jwtguard.ErrUnknownKey)
 	}
-	assert.EqualValues(t, 2, srv.hits.Load(), "no more fetches within the interval")
+	assert.Equal(t, before+1, srv.hits.Load(), "no more fetches within the interval")
 	_, err := mw.Verify(t.Context(), tokenFor(t, k))
 	require.NoError(t, err)
 }
@@ -391,21 +405,39 @@ func TestJWKSNoKid(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// TestJWKSBackgroundRefresh: the set is fetched again before its max-age
-// runs out, within the configured bounds.
+// TestJWKSBackgroundRefresh: the set is fetched again when four fifths of
+// its max-age have passed, within the configured bounds.
 func TestJWKSBackgroundRefresh(t *testing.T) {
 	a, b := ecKey(t, "a"), ecKey(t, "b")
-	srv := jwksServer(t, jwksDoc(t, a))
-	srv.cacheControl = "public, max-age=0"
-	j := newTestJWKS(t, srv.URL, []string{"ES256"}, jwtguard.WithJWKSCacheBounds(50*time.Millisecond, 100*time.Millisecond))
-	require.Eventually(t, func() bool { return j.Contains("a") }, 2*time.Second, 5*time.Millisecond)
-	srv.set(jwksDoc(t, b), http.StatusOK, 0)
-	require.Eventually(t, func() bool { return j.Contains("b") && !j.Contains("a") }, 2*time.Second, 5*time.Millisecond)
-	hits := srv.hits.Load()
-	time.Sleep(300 * time.Millisecond)
-	n := srv.hits.Load() - hits
-	assert.GreaterOrEqual(t, n, int64(3), "refreshes every 40 ms (min 50 ms, 4/5 of it)")
-	assert.LessOrEqual(t, n, int64(12))
+	tests := []struct {
+		name         string
+		cacheControl string
+		min, max     time.Duration
+		wantWait     time.Duration
+	}{
+		{name: "max-age 0 is raised to min", cacheControl: "public, max-age=0", min: 50 * time.Millisecond, max: 100 * time.Millisecond, wantWait: 40 * time.Millisecond},
+		{name: "max-age within bounds", cacheControl: "max-age=600", min: time.Minute, max: time.Hour, wantWait: 8 * time.Minute},
+		{name: "max-age lowered to max", cacheControl: "max-age=86400", min: time.Minute, max: time.Hour, wantWait: 48 * time.Minute},
+		{name: "no max-age", min: time.Minute, max: time.Hour, wantWait: jwtguard.DefaultJWKSTTL * 4 / 5},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := jwksServer(t, jwksDoc(t, a))
+			srv.cacheControl = tt.cacheControl
+			j, clk, wait := newClockedJWKS(t, srv.URL, jwtguard.WithJWKSCacheBounds(tt.min, tt.max))
+			assert.Equal(t, tt.wantWait, wait)
+			assert.True(t, j.Contains("a"))
+			srv.set(jwksDoc(t, b), http.StatusOK, 0)
+			clk.Advance(wait - time.Nanosecond)
+			clk.NoWait(t)
+			assert.True(t, j.Contains("a"), "not fetched before its time")
+			clk.Advance(time.Nanosecond)
+			assert.Equal(t, tt.wantWait, clk.NextWait(t))
+			assert.True(t, j.Contains("b"))
+			assert.False(t, j.Contains("a"))
+			assert.EqualValues(t, 2, srv.hits.Load())
+		})
+	}
 }
 
 // TestJWKSConcurrentRotation verifies from many goroutines while the
@@ -458,12 +490,22 @@ func jwksGoroutines() int {
 	return bytes.Count(buf, []byte("jwtguard.(*JWKS)"))
 }
 
+// waitJWKSGoroutines waits until want goroutines run JWKS code, and returns
+// how many do: want, unless a minute passes (a guard, not a bound).
+func waitJWKSGoroutines(want int) int {
+	got := jwksGoroutines()
+	for deadline := time.Now().Add(time.Minute); got != want && time.Now().Before(deadline); got = jwksGoroutines() {
+		time.Sleep(time.Millisecond)
+	}
+	return got
+}
+
 func TestJWKSStops(t *testing.T) {
 	k := ecKey(t, "k1")
 	srv := jwksServer(t, jwksDoc(t, k))
 	tok := tokenFor(t, k)
 	t.Run("Close", func(t *testing.T) {
-		before := jwksGoroutines()
+		before := waitJWKSGoroutines(0) // JWKSs closed by earlier tests may still be ending
 		var all []*jwtguard.JWKS
 		for i := 0; i < 5; i++ {
 			j, err := jwtguard.NewJWKS(context.Background(), srv.URL, []string{"ES256"}, jwtguard.WithJWKSInsecureHTTP())
@@ -476,7 +518,9 @@ func TestJWKSStops(t *testing.T) {
 			require.NoError(t, j.Close())
 			require.NoError(t, j.Close(), "twice")
 		}
-		assert.Equal(t, before, jwksGoroutines(), "no goroutine left after Close")
+		// Close returns once the goroutine has closed its done channel;
+		// the goroutine itself ends a moment later.
+		assert.Equal(t, before, waitJWKSGoroutines(before), "no goroutine left after Close")
 		// The keys stay in use; nothing is fetched any more.
 		mw := jwksMiddleware(t, all[0])
 		_, err := mw.Verify(t.Context(), tok)
@@ -488,22 +532,29 @@ func TestJWKSStops(t *testing.T) {
 		assert.Equal(t, hits, srv.hits.Load())
 	})
 	t.Run("context", func(t *testing.T) {
-		before := jwksGoroutines()
+		before := waitJWKSGoroutines(0) // JWKSs closed by earlier tests may still be ending
 		ctx, cancel := context.WithCancel(context.Background())
 		srv.set(jwksDoc(t, k), http.StatusOK, time.Hour) // a fetch under way
+		arrived := make(chan struct{}, 1)
+		srv.onRequest(func() {
+			select {
+			case arrived <- struct{}{}:
+			default:
+			}
+		})
 		j, err := jwtguard.NewJWKS(ctx, srv.URL, []string{"ES256"}, jwtguard.WithJWKSInsecureHTTP(), jwtguard.WithJWKSTimeout(time.Hour))
 		require.NoError(t, err)
 		done := make(chan error, 1)
 		go func() { done <- j.Refresh(context.Background()) }()
-		time.Sleep(20 * time.Millisecond)
+		<-arrived
 		cancel()
 		select {
 		case err := <-done:
 			assert.Error(t, err)
-		case <-time.After(5 * time.Second):
+		case <-time.After(time.Minute): // a guard against a hang, not a bound
 			t.Fatal("a waiter was left hanging")
 		}
-		require.Eventually(t, func() bool { return jwksGoroutines() == before }, 5*time.Second, 10*time.Millisecond)
+		assert.Equal(t, before, waitJWKSGoroutines(before))
 		_ = j.Close()
 	})
 }
@@ -564,4 +615,104 @@ func TestJWKSHandlerToClient(t *testing.T) {
 	require.NoError(t, j.Refresh(t.Context()))
 	_, err = mw.Verify(t.Context(), first)
 	assert.ErrorIs(t, err, jwtguard.ErrUnknownKey)
+}
+
+// newClockedJWKS makes a JWKS of a test server on a fake clock, closed at
+// the end of the test, and waits for its start-up fetch to end.
+func newClockedJWKS(t testing.TB, url string, opts ...jwtguard.JWKSOption) (*jwtguard.JWKS, *jwtguard.FakeJWKSClock, time.Duration) {
+	t.Helper()
+	clk := jwtguard.NewFakeJWKSClock(testNow)
+	opts = append([]jwtguard.JWKSOption{
+		jwtguard.WithJWKSInsecureHTTP(),
+		jwtguard.WithJWKSTimeout(time.Hour), // the server answers at once, or the test hangs
+	}, opts...)
+	j, err := jwtguard.NewJWKSOnClock(t.Context(), url, []string{"ES256"}, clk, opts...)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = j.Close() })
+	return j, clk, clk.NextWait(t)
+}
+
+// TestJWKSRecoversSoonAfterOutageAtStart: a key set endpoint that is down
+// when the service starts, for however long, is fetched again at most
+// jwksUnavailableRetry apart in the background and at most once a second
+// by requests; once it answers, service resumes within that bound.
+func TestJWKSRecoversSoonAfterOutageAtStart(t *testing.T) {
+	const bound = 4 * time.Second // the bound docs/keys.md states
+	k := ecKey(t, "k1")
+	tok := tokenFor(t, k)
+
+	t.Run("without traffic", func(t *testing.T) {
+		srv := jwksServer(t, jwksDoc(t, k))
+		srv.set(nil, http.StatusServiceUnavailable, 0)
+		j, clk, wait := newClockedJWKS(t, srv.URL)
+		mw := jwksMiddleware(t, j)
+		// A long outage: the retries back off, but never beyond the bound.
+		var waits []time.Duration
+		for range 20 {
+			waits = append(waits, wait)
+			clk.Advance(wait)
+			wait = clk.NextWait(t)
+		}
+		assert.Equal(t, []time.Duration{time.Second, 2 * time.Second}, waits[:2])
+		for i, w := range waits {
+			assert.LessOrEqual(t, w, bound, "retry %d", i)
+		}
+		assert.EqualValues(t, 21, srv.hits.Load())
+		_, err := mw.Verify(t.Context(), tok)
+		require.ErrorIs(t, err, jwtguard.ErrUnavailable)
+		wait = clk.NextWait(t) // that request caused a fetch
+		srv.set(jwksDoc(t, k), http.StatusOK, 0)
+		clk.Advance(wait)
+		clk.NextWait(t)
+		_, err = mw.Verify(t.Context(), tok)
+		require.NoError(t, err, "service resumed within %v of the endpoint's return", wait)
+	})
+
+	t.Run("with traffic", func(t *testing.T) {
+		srv := jwksServer(t, jwksDoc(t, k))
+		srv.set(nil, http.StatusServiceUnavailable, 0)
+		j, clk, _ := newClockedJWKS(t, srv.URL, jwtguard.WithJWKSRefetchInterval(time.Hour))
+		mw := jwksMiddleware(t, j)
+		// Requests cause a fetch at most once a second, whatever the
+		// refetch interval of unknown kids.
+		_, err := mw.Verify(t.Context(), tok)
+		require.ErrorIs(t, err, jwtguard.ErrUnavailable)
+		clk.NextWait(t)
+		hits := srv.hits.Load()
+		clk.Advance(time.Second / 2)
+		_, err = mw.Verify(t.Context(), tok)
+		require.ErrorIs(t, err, jwtguard.ErrUnavailable)
+		assert.Equal(t, hits, srv.hits.Load(), "no fetch within a second of the last")
+		srv.set(jwksDoc(t, k), http.StatusOK, 0)
+		clk.Advance(time.Second / 2)
+		_, err = mw.Verify(t.Context(), tok)
+		require.NoError(t, err, "a request a second after the last fetch fetches again")
+		assert.Equal(t, hits+1, srv.hits.Load())
+	})
+
+	t.Run("a set once fetched backs off to the cache bound", func(t *testing.T) {
+		srv := jwksServer(t, jwksDoc(t, k))
+		j, clk, wait := newClockedJWKS(t, srv.URL, jwtguard.WithJWKSCacheBounds(time.Minute, time.Hour))
+		mw := jwksMiddleware(t, j)
+		srv.set(nil, http.StatusServiceUnavailable, 0)
+		var waits []time.Duration
+		for range 8 {
+			clk.Advance(wait)
+			wait = clk.NextWait(t)
+			waits = append(waits, wait)
+		}
+		// The last good set is in use: no hurry to hammer the endpoint.
+		assert.Equal(t, []time.Duration{1, 2, 4, 8, 16, 32, 60, 60}, scale(waits, time.Second))
+		_, err := mw.Verify(t.Context(), tok)
+		require.NoError(t, err)
+	})
+}
+
+// scale returns ds in units of unit.
+func scale(ds []time.Duration, unit time.Duration) []time.Duration {
+	out := make([]time.Duration, len(ds))
+	for i, d := range ds {
+		out[i] = d / unit
+	}
+	return out
 }
