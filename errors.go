@@ -23,9 +23,10 @@ var (
 	ErrNoToken = errors.New("jwtguard: no token")
 
 	// ErrMalformedRequest means the request is ambiguous or broken: "Bearer"
-	// with nothing after it, two Authorization headers, two token cookies of
-	// one name, or tokens in more than one source. Answered with 400
-	// invalid_request.
+	// with nothing after it, "Bearer" and the token separated by a tab
+	// rather than a space, white space inside the token, two Authorization
+	// headers, two token cookies of one name, or tokens in more than one
+	// source. Answered with 400 invalid_request.
 	ErrMalformedRequest = errors.New("jwtguard: malformed request")
 
 	// ErrInvalidToken is matched by every error about a token that was
@@ -210,6 +211,7 @@ var (
 	errNoJTI        = missingClaim(ErrMissingClaim, "jti")
 	errBearerEmpty  = badRequest("bearer scheme without a token")
 	errBearerSpace  = badRequest("bearer token contains white space")
+	errBearerSep    = badRequest("separate the Bearer scheme from the token with a space, not a tab or another character")
 	errManySources  = badRequest("token in more than one place: send it in one only")
 	errInsufficient = fmt.Errorf("%w: claims lack a required scope or role", ErrInsufficientScope)
 )
@@ -218,7 +220,7 @@ var (
 // whose responses [New] builds ahead.
 var describedErrors = [...]error{
 	errTooLarge, errNoExp, errNoIssuer, errNoAudience, errNoJTI,
-	errBearerEmpty, errBearerSpace, errManySources,
+	errBearerEmpty, errBearerSpace, errBearerSep, errManySources,
 }
 
 // errDuplicate reports a source that occurs more than once in one request.

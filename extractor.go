@@ -41,8 +41,9 @@ func (e Extractor) Source() Source { return e.source }
 // AuthorizationHeader reads an RFC 6750 bearer token: "Authorization:
 // Bearer <token>", the scheme in any case, one or more spaces, surrounding
 // white space ignored. Another scheme (Basic, …) counts as no token; "Bearer"
-// with nothing after it, a token with a space inside, or two Authorization
-// headers are malformed.
+// with nothing after it, "Bearer" followed by a tab or another character
+// that is neither a space nor part of a longer scheme name, a token with a
+// space or tab inside, or two Authorization headers are malformed.
 func AuthorizationHeader() Extractor {
 	return Extractor{source: SourceHeader, name: "header Authorization", extract: bearer}
 }
@@ -67,8 +68,13 @@ func bearer(r *http.Request) (string, error) {
 	if rest == "" {
 		return "", errBearerEmpty
 	}
-	if rest[0] != ' ' {
-		return "", nil // another scheme that starts with "bearer", such as "Bearerx"
+	if c := rest[0]; c != ' ' {
+		if tchar(c) {
+			return "", nil // another scheme that starts with "bearer", such as "Bearerx"
+		}
+		// "Bearer<TAB>token", "Bearer,token": no scheme is spelt so, and
+		// RFC 6750 §2.1 separates scheme and token with spaces only.
+		return "", errBearerSep
 	}
 	token := strings.TrimLeft(rest, " ")
 	if token == "" {
@@ -80,6 +86,13 @@ func bearer(r *http.Request) (string, error) {
 		return "", errBearerSpace
 	}
 	return token, nil
+}
+
+// tchar reports whether c may stand in an auth scheme name (a token of RFC
+// 9110 §5.6.2).
+func tchar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
 }
 
 // Header reads the whole value of the named header as the token, white space
