@@ -28,10 +28,11 @@
 // every configuration problem at once. It finds a token in the request
 // ([AuthorizationHeader] by default; [Cookie], [Header], [ExtractorFunc] and
 // [InsecureQuery] through [WithExtractors]), verifies it against an
-// explicit allow-list of algorithms and keys, requires exp, checks nbf, iat,
-// iss ([WithIssuer]), aud ([WithAudience]) and the token type (an access
-// token is never accepted where a refresh token is expected, nor the
-// reverse), and puts the claims in the request context.
+// explicit allow-list of algorithms and keys, requires exp and sub
+// ([WithSubjectOptional] for issuers that omit it), checks nbf, iat, iss
+// ([WithIssuer]), aud ([WithAudience]) and the token type (an access token
+// is never accepted where a refresh token is expected, nor the reverse), and
+// puts the claims in the request context.
 //
 // Protect routes with [Middleware.Handler], [Middleware.Optional],
 // [Middleware.RequireScope] and [Middleware.RequireRole]; check without

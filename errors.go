@@ -52,9 +52,10 @@ var (
 	// ErrSignature means the signature does not verify.
 	ErrSignature = errors.New("jwtguard: invalid signature")
 
-	// ErrMissingClaim means a required claim is absent (exp always is; iss,
-	// aud and the token type are when configured). A missing iss, aud or
-	// type also matches [ErrIssuer], [ErrAudience] or [ErrTokenType].
+	// ErrMissingClaim means a required claim is absent (exp always is; sub,
+	// absent or empty, unless [WithSubjectOptional]; iss, aud and the token
+	// type when configured). The message names the claim. A missing iss,
+	// aud or type also matches [ErrIssuer], [ErrAudience] or [ErrTokenType].
 	ErrMissingClaim = errors.New("jwtguard: missing required claim")
 
 	// ErrExpired means the token's exp is in the past (beyond the leeway).
@@ -197,6 +198,7 @@ var (
 	errKidRequired  = newTokenError(ErrUnknownKey, jwt.ErrTokenUnverifiable, "kid required")
 	errSignature    = newTokenError(ErrSignature, jwt.ErrTokenSignatureInvalid, "")
 	errNoExp        = missingClaim(ErrMissingClaim, "exp")
+	errNoSub        = missingClaim(ErrMissingClaim, "sub")
 	errClaimType    = newTokenError(ErrMalformedToken, jwt.ErrInvalidType, "claim of the wrong JSON type")
 	errExpired      = newTokenError(ErrExpired, jwt.ErrTokenExpired, "")
 	errNotBefore    = newTokenError(ErrNotYetValid, jwt.ErrTokenNotValidYet, "")
@@ -219,7 +221,7 @@ var (
 // describedErrors are the package's errors with descriptions of their own
 // whose responses [New] builds ahead.
 var describedErrors = [...]error{
-	errTooLarge, errNoExp, errNoIssuer, errNoAudience, errNoJTI,
+	errTooLarge, errNoExp, errNoSub, errNoIssuer, errNoAudience, errNoJTI,
 	errBearerEmpty, errBearerSpace, errBearerSep, errManySources,
 }
 

@@ -11,29 +11,30 @@ import (
 // Middleware authenticates requests. Make one with [New]. It is immutable
 // and safe for concurrent use by any number of goroutines.
 type Middleware struct {
-	keys          keySource
-	issuer        string
-	audience      []string
-	leeway        time.Duration
-	clock         func() time.Time
-	maxTokenSize  int
-	typeMode      typeMode
-	typeClaim     string
-	tokenType     string
-	typeMedia     string // tokenType + "+jwt"
-	extractors    []Extractor
-	newClaims     func() any
-	errorHandler  ErrorHandler
-	onSuccess     func(*http.Request, any)
-	onFailure     func(*http.Request, error)
-	logger        *slog.Logger
-	logLevel      slog.Level
-	authPreflight bool
-	responses     responses
-	store         Store       // nil: no revocation check
-	csrf          csrfGuard   // for tokens from cookies
-	cache         *tokenCache // nil: no cache
-	errNoType     error       // names the type claim
+	keys            keySource
+	issuer          string
+	audience        []string
+	leeway          time.Duration
+	clock           func() time.Time
+	maxTokenSize    int
+	typeMode        typeMode
+	typeClaim       string
+	tokenType       string
+	typeMedia       string // tokenType + "+jwt"
+	subjectOptional bool
+	extractors      []Extractor
+	newClaims       func() any
+	errorHandler    ErrorHandler
+	onSuccess       func(*http.Request, any)
+	onFailure       func(*http.Request, error)
+	logger          *slog.Logger
+	logLevel        slog.Level
+	authPreflight   bool
+	responses       responses
+	store           Store       // nil: no revocation check
+	csrf            csrfGuard   // for tokens from cookies
+	cache           *tokenCache // nil: no cache
+	errNoType       error       // names the type claim
 
 	noRevocationCheck bool       // WithInsecureNoRevocationCheck
 	issuers           *issuerSet // several issuers; nil: one, with keys
@@ -65,27 +66,28 @@ func New(opts ...Option) (*Middleware, error) {
 		return nil, err
 	}
 	m := &Middleware{
-		keys:          kr,
-		issuer:        c.issuer,
-		audience:      append([]string(nil), c.audience...),
-		leeway:        c.leeway,
-		clock:         c.clock,
-		maxTokenSize:  c.maxTokenSize,
-		typeMode:      c.typeMode,
-		typeClaim:     c.typeClaim,
-		tokenType:     c.tokenType,
-		typeMedia:     strings.ToLower(c.tokenType) + "+jwt",
-		extractors:    append([]Extractor(nil), c.extractors...),
-		newClaims:     c.newClaims,
-		errorHandler:  c.errorHandler,
-		onSuccess:     c.onSuccess,
-		onFailure:     c.onFailure,
-		logger:        c.logger,
-		logLevel:      c.logLevel,
-		authPreflight: c.authPreflight,
-		store:         c.store,
-		csrf:          newCSRFGuard(c.csrf),
-		errNoType:     missingClaim(ErrTokenType, c.typeClaim),
+		keys:            kr,
+		issuer:          c.issuer,
+		audience:        append([]string(nil), c.audience...),
+		leeway:          c.leeway,
+		clock:           c.clock,
+		maxTokenSize:    c.maxTokenSize,
+		typeMode:        c.typeMode,
+		typeClaim:       c.typeClaim,
+		tokenType:       c.tokenType,
+		typeMedia:       strings.ToLower(c.tokenType) + "+jwt",
+		subjectOptional: c.subjectOptional,
+		extractors:      append([]Extractor(nil), c.extractors...),
+		newClaims:       c.newClaims,
+		errorHandler:    c.errorHandler,
+		onSuccess:       c.onSuccess,
+		onFailure:       c.onFailure,
+		logger:          c.logger,
+		logLevel:        c.logLevel,
+		authPreflight:   c.authPreflight,
+		store:           c.store,
+		csrf:            newCSRFGuard(c.csrf),
+		errNoType:       missingClaim(ErrTokenType, c.typeClaim),
 
 		noRevocationCheck: c.noRevocationCheck,
 	}

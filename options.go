@@ -52,6 +52,7 @@ type config struct {
 	typeMode          typeMode
 	typeClaim         string
 	tokenType         string
+	subjectOptional   bool
 	extractors        []Extractor
 	newClaims         func() any // nil: the default *Claims, filled while scanning
 	realm             string
@@ -211,6 +212,16 @@ func WithTokenTypeHeader(typ string) Option {
 // such an issuer can then stand in for each other.
 func WithInsecureNoTokenType() Option {
 	return func(c *config) { c.typeMode = typeUnchecked }
+}
+
+// WithSubjectOptional accepts tokens without a sub claim (or with an empty
+// one), for issuers that omit it, such as some client-credentials tokens.
+// Handlers then get claims with an empty Subject and must not take it for
+// a user. Default: sub is required, as RFC 9068 §2.2 requires it in access
+// tokens; a token without it is refused with [ErrMissingClaim] ("missing
+// required claim: sub").
+func WithSubjectOptional() Option {
+	return func(c *config) { c.subjectOptional = true }
 }
 
 // WithExtractors sets the places a token is looked for. Every source is

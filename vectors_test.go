@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/jwtguard/jwtguard"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,12 +56,14 @@ func loadVectors(t testing.TB) []vector {
 }
 
 // vectorGuard verifies the RFC tokens: they have no type claim (they
-// predate this package's explicit typing), iss "joe", and expired in 2011.
+// predate this package's explicit typing) and no sub (they are not access
+// tokens), iss "joe", and expired in 2011.
 func vectorGuard(t testing.TB, key jwtguard.Key, clock func() time.Time) *jwtguard.Middleware {
 	t.Helper()
 	mw, err := jwtguard.New(
 		jwtguard.WithKeys(key),
 		jwtguard.WithInsecureNoTokenType(),
+		jwtguard.WithSubjectOptional(),
 		jwtguard.WithIssuer("joe"),
 		jwtguard.WithClock(clock),
 	)
@@ -112,6 +115,17 @@ func TestStandardVectorsRefused(t *testing.T) {
 			require.NoError(t, err)
 			_, err = mw.Verify(context.Background(), v.token)
 			require.ErrorIs(t, err, jwtguard.ErrTokenType)
+		})
+		t.Run(v.name+"/sub required", func(t *testing.T) {
+			// Without WithSubjectOptional the missing sub refuses it.
+			mw, err := jwtguard.New(jwtguard.WithKeys(v.key), jwtguard.WithInsecureNoTokenType(),
+				jwtguard.WithIssuer("joe"), jwtguard.WithClock(before))
+			require.NoError(t, err)
+			_, err = mw.Verify(context.Background(), v.token)
+			require.ErrorIs(t, err, jwtguard.ErrMissingClaim)
+			assert.ErrorIs(t, err, jwt.ErrTokenRequiredClaimMissing)
+			assert.ErrorIs(t, err, jwtguard.ErrInvalidToken)
+			assert.EqualError(t, err, "jwtguard: missing required claim: sub")
 		})
 		t.Run(v.name+"/another issuer", func(t *testing.T) {
 			mw, err := jwtguard.New(jwtguard.WithKeys(v.key), jwtguard.WithInsecureNoTokenType(),

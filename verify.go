@@ -299,6 +299,7 @@ type claimView struct {
 	jkt                    span // cnf.jkt, the DPoP key thumbprint (RFC 9449 §6.1)
 	hasCnf, hasJKT         bool
 	sub                    span // for the revocation store: the subject's revocation
+	hasSub                 bool // sub is present and not empty
 }
 
 // knownNames are the claim names whose value types the middleware fixes:
@@ -438,6 +439,7 @@ func scanClaims(payload []byte, typeClaim string, dst *claimsBox) (claimView, er
 			v, ok = s.str()
 			if name == "sub" {
 				cv.sub = v
+				cv.hasSub = len(v.b) > 0
 			}
 			if dst != nil {
 				*dst.c.stringField(name) = v.in(text)
@@ -651,7 +653,7 @@ func matchAny(v span, want []string) bool {
 	return false
 }
 
-// validate applies the time, issuer, audience and type rules.
+// validate applies the time, issuer, audience, subject and type rules.
 func (m *Middleware) validate(h *header, cv *claimView) error {
 	if !cv.hasExp {
 		return errNoExp
@@ -682,7 +684,13 @@ func (m *Middleware) validate(h *header, cv *claimView) error {
 			return errAudience
 		}
 	}
-	return m.checkType(h, cv)
+	if err := m.checkType(h, cv); err != nil {
+		return err
+	}
+	if !cv.hasSub && !m.subjectOptional {
+		return errNoSub
+	}
+	return nil
 }
 
 // now returns the time in Unix seconds and the leeway in seconds.

@@ -50,6 +50,7 @@ var (
 	isNoAudience    = verdict{jwtguard.ErrAudience, jwt.ErrTokenRequiredClaimMissing}
 	isWrongType     = verdict{jwtguard.ErrTokenType, jwt.ErrTokenInvalidClaims}
 	isNoType        = verdict{jwtguard.ErrTokenType, jwt.ErrTokenRequiredClaimMissing}
+	isNoSub         = verdict{jwtguard.ErrMissingClaim, jwt.ErrTokenRequiredClaimMissing}
 	isNoToken       = verdict{kind: jwtguard.ErrNoToken}
 )
 
@@ -149,6 +150,11 @@ const hdrHS256 = `{"alg":"HS256","typ":"JWT"}`
 // minPayload returns the smallest valid access-token payload, with members
 // (each starting with a comma) appended.
 func minPayload(members string) string {
+	return fmt.Sprintf(`{"exp":%d,"sub":"user-1","type":"access"%s}`, expOK, members)
+}
+
+// subPayload is minPayload without sub, for rows that set sub themselves.
+func subPayload(members string) string {
 	return fmt.Sprintf(`{"exp":%d,"type":"access"%s}`, expOK, members)
 }
 
@@ -576,9 +582,9 @@ func tokenTypeCases(t testing.TB) []verifyCase {
 		{name: "type null", token: rawTok(t, fmt.Sprintf(`{"exp":%d,"type":null}`, expOK)), want: isWrongJSONType},
 		{name: "type an array", token: typ(claimsWith(map[string]any{"type": []string{"access"}}), "JWT"),
 			want: isWrongJSONType},
-		{name: "type escaped", token: rawTok(t, fmt.Sprintf(`{"exp":%d,"type":"\u0061ccess"}`, expOK)),
+		{name: "type escaped", token: rawTok(t, fmt.Sprintf(`{"exp":%d,"sub":"u","type":"\u0061ccess"}`, expOK)),
 			want: isAccepted},
-		{name: "type member name escaped", token: rawTok(t, fmt.Sprintf(`{"exp":%d,"\u0074ype":"access"}`, expOK)),
+		{name: "type member name escaped", token: rawTok(t, fmt.Sprintf(`{"exp":%d,"sub":"u","\u0074ype":"access"}`, expOK)),
 			want: isAccepted},
 
 		// A refresh endpoint expects refresh tokens.
@@ -640,7 +646,7 @@ func TestVerifyTimeClaims(t *testing.T) {
 func timeCases(t testing.TB) []verifyCase {
 	at := func(member string, value any) string { // the minimal payload with member set to value
 		if member == "exp" {
-			return rawTok(t, fmt.Sprintf(`{"exp":%v,"type":"access"}`, value))
+			return rawTok(t, fmt.Sprintf(`{"exp":%v,"sub":"user-1","type":"access"}`, value))
 		}
 		return rawTok(t, minPayload(fmt.Sprintf(`,%q:%v`, member, value)))
 	}
@@ -785,6 +791,39 @@ func issuerAudienceCases(t testing.TB) []verifyCase {
 	}
 }
 
+// TestVerifySubject: sub is required (RFC 9068 §2.2) unless
+// WithSubjectOptional says the issuer omits it.
+func TestVerifySubject(t *testing.T) {
+	optional := hsOpts(jwtguard.WithSubjectOptional())
+	refresh := hsOpts(jwtguard.WithTokenType(jwtguard.TypeRefresh))
+	custom := hsOpts(jwtguard.WithClaimsType[customClaims]())
+	noSub := hs256(t, claimsWith(nil, "sub"))
+	emptySub := hs256(t, claimsWith(map[string]any{"sub": ""}))
+	runVerifyCases(t, []verifyCase{
+		{name: "sub present", token: hs256(t, validClaims()), want: isAccepted},
+		{name: "sub missing", token: noSub, want: isNoSub},
+		{name: "sub empty", token: emptySub, want: isNoSub},
+		{name: "sub escaped", token: rawTok(t, subPayload(`,"sub":"\u0075"`)), want: isAccepted},
+		{name: "sub member name escaped", token: rawTok(t, subPayload(`,"s\u0075b":"u"`)), want: isAccepted},
+		{name: "sub only nested", token: rawTok(t, subPayload(`,"ext":{"sub":"u"}`)), want: isNoSub},
+		{name: "sub missing, custom claims type", opts: custom, token: noSub, want: isNoSub},
+		{name: "sub missing, refresh token", opts: refresh,
+			token: hs256(t, claimsWith(map[string]any{"type": "refresh"}, "sub")), want: isNoSub},
+		{name: "sub missing, wrong type: the type is reported", token: hs256(t, claimsWith(map[string]any{"type": "refresh"}, "sub")),
+			want: isWrongType},
+		{name: "sub missing, WithSubjectOptional", opts: optional, token: noSub, want: isAccepted},
+		{name: "sub empty, WithSubjectOptional", opts: optional, token: emptySub, want: isAccepted},
+		{name: "sub a number, WithSubjectOptional", opts: optional, token: rawTok(t, subPayload(`,"sub":1`)),
+			want: isWrongJSONType},
+	})
+	t.Run("the error names the claim", func(t *testing.T) {
+		_, err := newVerifier(t, hsOpts()...).Verify(t.Context(), noSub)
+		assert.EqualError(t, err, "jwtguard: missing required claim: sub")
+		got := serveStatus(t, newVerifier(t, hsOpts()...), noSub)
+		assert.Equal(t, 401, got)
+	})
+}
+
 func TestVerifyClaimTypes(t *testing.T) {
 	runVerifyCases(t, claimTypeCases(t))
 }
@@ -794,9 +833,9 @@ func TestVerifyClaimTypes(t *testing.T) {
 func claimTypeCases(t testing.TB) []verifyCase {
 	raw := func(members string) string { return rawTok(t, minPayload(members)) }
 	return []verifyCase{
-		{name: "sub a number", token: raw(`,"sub":1`), want: isWrongJSONType},
-		{name: "sub null", token: raw(`,"sub":null`), want: isWrongJSONType},
-		{name: "sub an object", token: raw(`,"sub":{"id":"user-1"}`), want: isWrongJSONType},
+		{name: "sub a number", token: rawTok(t, subPayload(`,"sub":1`)), want: isWrongJSONType},
+		{name: "sub null", token: rawTok(t, subPayload(`,"sub":null`)), want: isWrongJSONType},
+		{name: "sub an object", token: rawTok(t, subPayload(`,"sub":{"id":"user-1"}`)), want: isWrongJSONType},
 		{name: "jti a number", token: raw(`,"jti":12345`), want: isWrongJSONType},
 		{name: "jti an array", token: raw(`,"jti":["a"]`), want: isWrongJSONType},
 		{name: "scope an array", token: raw(`,"scope":["orders:read"]`), want: isWrongJSONType},
@@ -828,17 +867,20 @@ func TestVerifyDefaultClaimsMatchEncodingJSON(t *testing.T) {
 		{name: "aud an array of several", payload: minPayload(`,"aud":["a","b","c"]`)},
 		{name: "aud an empty array", payload: minPayload(`,"aud":[]`)},
 		{name: "aud an empty array with space", payload: minPayload(`,"aud":[ ]`)},
-		{name: "fractional dates", payload: fmt.Sprintf(`{"exp":%d.25,"nbf":%d.75,"iat":%d.5,"type":"access"}`,
+		{name: "fractional dates", payload: fmt.Sprintf(`{"exp":%d.25,"nbf":%d.75,"iat":%d.5,"sub":"u","type":"access"}`,
 			exp, past, past)},
-		{name: "dates with exponents", payload: fmt.Sprintf(`{"exp":%de0,"nbf":1.7e9,"iat":17E8,"type":"access"}`,
+		{name: "dates with exponents", payload: fmt.Sprintf(`{"exp":%de0,"nbf":1.7e9,"iat":17E8,"sub":"u","type":"access"}`,
 			exp)},
 		{name: "negative and zero dates", payload: minPayload(`,"nbf":-1,"iat":0`)},
 		{name: "dates at the ends of the range",
-			payload: `{"exp":253402300799,"nbf":-62135596800,"iat":-62135596799.5,"type":"access"}`},
-		{name: "escaped strings", payload: minPayload(
+			payload: `{"exp":253402300799,"nbf":-62135596800,"iat":-62135596799.5,"sub":"u","type":"access"}`},
+		{name: "escaped strings", payload: subPayload(
 			`,"sub":"a\"b\\c\/d\b\f\n\r\t\u0000\u00e9\ud83d\ude00","iss":"\u0068ttps://x","jti":"\u2028"`)},
-		{name: "raw unicode", payload: minPayload(`,"sub":"józef 日本 😀","scope":"ä ö"`)},
-		{name: "empty strings", payload: minPayload(`,"sub":"","iss":"","jti":"","scope":""`)},
+		{name: "raw unicode", payload: subPayload(`,"sub":"józef 日本 😀","scope":"ä ö"`)},
+		// An empty sub is a missing one: only WithSubjectOptional lets
+		// this row be decoded.
+		{name: "empty strings", opts: hsOpts(jwtguard.WithSubjectOptional()),
+			payload: subPayload(`,"sub":"","iss":"","jti":"","scope":""`)},
 		{name: "roles null", payload: minPayload(`,"roles":null`)},
 		{name: "roles empty", payload: minPayload(`,"roles":[]`)},
 		{name: "roles several", payload: minPayload(`,"roles":["reader","writer","\u0061dmin"]`)},
@@ -848,16 +890,16 @@ func TestVerifyDefaultClaimsMatchEncodingJSON(t *testing.T) {
 		{name: "nested objects", payload: minPayload(`,"ext":{"a":[1,2,{"b":null,"sub":"nested"}],"c":{"d":{}}}`)},
 		{name: "escaped member names", payload: fmt.Sprintf(`{"\u0065xp":%d,"\u0074ype":"access","s\u0075b":"x"}`,
 			exp)},
-		{name: "white space everywhere", payload: fmt.Sprintf(" {\n\t\"exp\" :\r %d ,\"type\"\t:\"access\" ,"+
+		{name: "white space everywhere", payload: fmt.Sprintf(" {\n\t\"exp\" :\r %d ,\"type\"\t:\"access\" , \"sub\" : \"u\" ,"+
 			"\"roles\" : [ \"a\" , \"b\" ] , \"aud\" : [ \"x\" ] }\n ", exp)},
 		{name: "members in another order", payload: fmt.Sprintf(`{"type":"access","sub":"s","exp":%d}`, exp)},
 		{name: "non-ASCII unknown member names", payload: minPayload(`,"é":1,"ſx":2,"日本":3`)},
 		{name: "type claim token_use, type present too",
 			opts:    hsOpts(jwtguard.WithTypeClaim("token_use")),
-			payload: fmt.Sprintf(`{"exp":%d,"token_use":"access","type":"something"}`, exp)},
+			payload: fmt.Sprintf(`{"exp":%d,"sub":"u","token_use":"access","type":"something"}`, exp)},
 		{name: "type claim token_use, no type",
 			opts:    hsOpts(jwtguard.WithTypeClaim("token_use")),
-			payload: fmt.Sprintf(`{"exp":%d,"token_use":"access"}`, exp)},
+			payload: fmt.Sprintf(`{"exp":%d,"sub":"u","token_use":"access"}`, exp)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -898,7 +940,7 @@ func TestVerifyCustomClaimsType(t *testing.T) {
 	custom := hsOpts(jwtguard.WithClaimsType[customClaims]())
 	bare := hsOpts(jwtguard.WithClaimsType[bareClaims]())
 	lenient := hsOpts(jwtguard.WithClaimsType[lenientClaims]())
-	payload := minPayload(`,"sub":"user-1","email":"u@example.com","tenant":{"id":7,"tags":["a","b"]}`)
+	payload := subPayload(`,"sub":"user-1","email":"u@example.com","tenant":{"id":7,"tags":["a","b"]}`)
 
 	t.Run("decoded into the custom type", func(t *testing.T) {
 		got, err := newVerifier(t, custom...).Verify(t.Context(), rawTok(t, payload))
@@ -937,7 +979,7 @@ func TestVerifyCustomClaimsType(t *testing.T) {
 			token: hs256(t, claimsWith(map[string]any{"type": "refresh"})), want: isWrongType},
 		{name: "bare type, exp a string", opts: bare,
 			token: rawTok(t, fmt.Sprintf(`{"exp":"%d","type":"access"}`, expOK)), want: isWrongJSONType},
-		{name: "bare type, sub a number", opts: bare, token: rawTok(t, minPayload(`,"sub":1`)),
+		{name: "bare type, sub a number", opts: bare, token: rawTok(t, subPayload(`,"sub":1`)),
 			want: isWrongJSONType},
 		{name: "lenient type, exp a string", opts: lenient,
 			token: rawTok(t, fmt.Sprintf(`{"exp":"%d","type":"access"}`, expOK)), want: isWrongJSONType},
