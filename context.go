@@ -73,10 +73,16 @@ func FromContext(ctx context.Context) (*Claims, bool) {
 	return ClaimsFromContext[Claims](ctx)
 }
 
-// NewContext returns a copy of ctx carrying claims, as the middleware does
-// after verifying a token. Use it to test handlers without minting tokens.
+// NewContext returns a copy of ctx carrying claims, which [FromContext] and
+// [ClaimsFromContext] then return, as after the middleware verified a
+// token. Use it to test handlers without minting tokens.
+//
+// No middleware takes these claims as verified: [Middleware.RequireScope]
+// and [Middleware.RequireRole] in front of a handler still authenticate the
+// request from its token, and hand the handler that token's claims. To test
+// a route through them, send a token (an [Issuer] mints one).
 func NewContext[C any](ctx context.Context, claims *C) context.Context {
-	return context.WithValue(ctx, claimsKey{}, claims)
+	return &claimsContext{Context: ctx, claims: claims}
 }
 
 // scoped and roled are what the claims type needs for RequireScope and

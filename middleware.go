@@ -39,6 +39,7 @@ type Middleware struct {
 	noRevocationCheck bool       // WithInsecureNoRevocationCheck
 	issuers           *issuerSet // several issuers; nil: one, with keys
 	dpop              *dpopGuard // nil: DPoP disabled
+	id                guardID    // what it accepts, to trust claims another middleware verified
 }
 
 // New returns a Middleware configured by opts. It checks the whole
@@ -90,6 +91,7 @@ func New(opts ...Option) (*Middleware, error) {
 		errNoType:       missingClaim(ErrTokenType, c.typeClaim),
 
 		noRevocationCheck: c.noRevocationCheck,
+		id:                newGuardID(&c, kr),
 	}
 	m.responses = newResponses(c.realm, m.errNoType, m.csrf.missing)
 	if c.cache != nil {
@@ -185,11 +187,18 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 
 // RequireScope returns middleware that lets a request through only if its
 // claims have every one of scopes (each argument may itself be a
-// space-separated list, as in a scope claim) (HasScope, which [Claims] implements for
-// the space-separated "scope" claim); otherwise it answers 403
-// insufficient_scope naming them. It uses the claims an outer jwtguard
-// handler (or [NewContext]) put in the context, and authenticates the request
-// itself when there are none, so it can protect a route on its own.
+// space-separated list, as in a scope claim) (HasScope, which [Claims]
+// implements for the space-separated "scope" claim); otherwise it answers
+// 403 insufficient_scope naming them.
+//
+// It uses the claims an outer handler of m put in the context, or of a
+// middleware that accepts exactly the same tokens (the same keys or the same
+// [KeySet] or [JWKS], issuer, audiences, leeway, token type rules, sub rule,
+// size limit, store, revocation rule, DPoP rules and claims type; with
+// [WithIssuers] or [WithIssuerResolver], m alone). Otherwise, including for
+// claims put there by [NewContext] or by a middleware for another audience,
+// it authenticates the request itself, so it can also protect a route on
+// its own. Finding the claims costs one context lookup and a comparison.
 func (m *Middleware) RequireScope(scopes ...string) func(http.Handler) http.Handler {
 	scopes = strings.Fields(strings.Join(scopes, " "))
 	return m.require(m.responses.insufficient(strings.Join(scopes, " ")), func(claims any) bool {
@@ -233,8 +242,8 @@ func (m *Middleware) require(denied error, allowed func(claims any) bool) func(h
 				next.ServeHTTP(w, r)
 				return
 			}
-			claims := r.Context().Value(claimsKey{})
-			if claims == nil {
+			claims, ok := m.trusted(r.Context())
+			if !ok {
 				c, err := m.Check(r)
 				if err != nil {
 					m.fail(w, r, err)
@@ -262,7 +271,7 @@ func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Req
 // withClaims returns r carrying the claims of a request just authenticated,
 // and reports it to the success hook.
 func (m *Middleware) withClaims(r *http.Request, claims any) *http.Request {
-	r = r.WithContext(context.WithValue(r.Context(), claimsKey{}, claims))
+	r = r.WithContext(&claimsContext{Context: r.Context(), claims: claims, by: m})
 	if m.onSuccess != nil {
 		m.onSuccess(r, claims)
 	}

@@ -1,7 +1,6 @@
 package jwtguard_test
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -440,62 +439,144 @@ func TestRequireScopeAndRole(t *testing.T) {
 	}
 }
 
-// TestRequireScopeUsesContextClaims checks that RequireScope and RequireRole
-// decide on claims put in the context with NewContext, without any token.
-func TestRequireScopeUsesContextClaims(t *testing.T) {
-	mw := htNew(t)
+// TestRequireScopeDecidesOnTokenClaims checks what RequireScope and
+// RequireRole decide on the claims of a token, for claims types with and
+// without HasScope and HasRole.
+func TestRequireScopeDecidesOnTokenClaims(t *testing.T) {
 	type plainClaims struct {
 		Subject string `json:"sub"`
 	}
+	mw := htNew(t)
+	custom := htNew(t, jwtguard.WithClaimsType[htCustomClaims]())
+	plain := htNew(t, jwtguard.WithClaimsType[plainClaims]())
+	tok := func(changes map[string]any) string { return "Bearer " + htToken(t, changes) }
 	tests := []struct {
-		name       string
-		ctx        func(context.Context) context.Context
-		guard      func(http.Handler) http.Handler
-		wantStatus int
+		name          string
+		guard         func(http.Handler) http.Handler
+		authorization string
+		wantStatus    int
 	}{
-		{name: "scope granted", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext(ctx, &jwtguard.Claims{Scope: "admin"})
-		}, guard: mw.RequireScope("admin"), wantStatus: 200},
-		{name: "scope missing", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext(ctx, &jwtguard.Claims{Scope: "orders:read"})
-		}, guard: mw.RequireScope("admin"), wantStatus: 403},
-		{name: "role granted", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext(ctx, &jwtguard.Claims{Roles: []string{"admin"}})
-		}, guard: mw.RequireRole("admin"), wantStatus: 200},
-		{name: "role missing", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext(ctx, &jwtguard.Claims{Roles: []string{"reader"}})
-		}, guard: mw.RequireRole("admin"), wantStatus: 403},
-		{name: "custom claims embedding Claims", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext(ctx, &htCustomClaims{Claims: jwtguard.Claims{Scope: "admin"}})
-		}, guard: mw.RequireScope("admin"), wantStatus: 200},
-		{name: "claims type without HasScope is denied", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext(ctx, &plainClaims{Subject: "user-1"})
-		}, guard: mw.RequireScope("admin"), wantStatus: 403},
-		{name: "claims type without HasRole is denied", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext(ctx, &plainClaims{Subject: "user-1"})
-		}, guard: mw.RequireRole("admin"), wantStatus: 403},
-		{name: "no claims and no token", ctx: func(ctx context.Context) context.Context { return ctx }, guard: mw.RequireScope("admin"), wantStatus: 401},
-		{name: "nil *Claims is denied, not a panic", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext[jwtguard.Claims](ctx, nil)
-		}, guard: mw.RequireScope("admin"), wantStatus: 403},
-		{name: "nil *Claims is denied a role, not a panic", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext[jwtguard.Claims](ctx, nil)
-		}, guard: mw.RequireRole("admin"), wantStatus: 403},
-		{name: "space-separated scopes in one argument, all granted", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext(ctx, &jwtguard.Claims{Scope: "orders:read admin"})
-		}, guard: mw.RequireScope("admin orders:read"), wantStatus: 200},
-		{name: "space-separated scopes in one argument, one missing", ctx: func(ctx context.Context) context.Context {
-			return jwtguard.NewContext(ctx, &jwtguard.Claims{Scope: "admin"})
-		}, guard: mw.RequireScope("admin orders:read"), wantStatus: 403},
+		{name: "scope granted", guard: mw.RequireScope("admin"), authorization: tok(map[string]any{"scope": "admin"}), wantStatus: 200},
+		{name: "scope missing", guard: mw.RequireScope("admin"), authorization: tok(map[string]any{"scope": "orders:read"}), wantStatus: 403},
+		{name: "role granted", guard: mw.RequireRole("admin"), authorization: tok(map[string]any{"roles": []string{"admin"}}), wantStatus: 200},
+		{name: "role missing", guard: mw.RequireRole("admin"), authorization: tok(map[string]any{"roles": []string{"reader"}}), wantStatus: 403},
+		{name: "custom claims embedding Claims", guard: custom.RequireScope("admin"), authorization: tok(map[string]any{"scope": "admin"}), wantStatus: 200},
+		{name: "claims type without HasScope is denied", guard: plain.RequireScope("admin"), authorization: tok(map[string]any{"scope": "admin"}), wantStatus: 403},
+		{name: "claims type without HasRole is denied", guard: plain.RequireRole("admin"), authorization: tok(map[string]any{"roles": []string{"admin"}}), wantStatus: 403},
+		{name: "no claims and no token", guard: mw.RequireScope("admin"), wantStatus: 401},
+		{name: "space-separated scopes in one argument, all granted", guard: mw.RequireScope("admin orders:read"),
+			authorization: tok(map[string]any{"scope": "orders:read admin"}), wantStatus: 200},
+		{name: "space-separated scopes in one argument, one missing", guard: mw.RequireScope("admin orders:read"),
+			authorization: tok(map[string]any{"scope": "admin"}), wantStatus: 403},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var calls int
 			h := tt.guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
-			r := htRequest(t, "")
-			got := htRecord(h, r.WithContext(tt.ctx(r.Context())))
+			got := htRecord(h, htRequest(t, tt.authorization))
 			assert.Equal(t, tt.wantStatus, got.status)
 			assert.Equal(t, tt.wantStatus == http.StatusOK, calls == 1)
+		})
+	}
+}
+
+// TestRequireScopeTrustsOnlyEqualGuards: RequireScope and RequireRole rely
+// on claims in the context only when a middleware that accepts the same
+// tokens verified them; otherwise they authenticate the request themselves.
+func TestRequireScopeTrustsOnlyEqualGuards(t *testing.T) {
+	k1, k2 := secret256, otherSecret
+	outer, err := jwtguard.New(jwtguard.WithKey("HS256", k1), jwtguard.WithAudience("public-api"), jwtguard.WithClock(fixedClock))
+	require.NoError(t, err)
+	var adminVerified atomic.Int64
+	admin, err := jwtguard.New(jwtguard.WithKey("HS256", k2), jwtguard.WithAudience("admin-api"), jwtguard.WithClock(fixedClock),
+		jwtguard.WithSuccessHook(func(*http.Request, any) { adminVerified.Add(1) }))
+	require.NoError(t, err)
+	// The same keys as outer, for another audience.
+	sameKey, err := jwtguard.New(jwtguard.WithKey("HS256", k1), jwtguard.WithAudience("admin-api"), jwtguard.WithClock(fixedClock),
+		jwtguard.WithSuccessHook(func(*http.Request, any) { adminVerified.Add(1) }))
+	require.NoError(t, err)
+	// Another middleware made with outer's options: it accepts the same tokens.
+	twin, err := jwtguard.New(jwtguard.WithKey("HS256", k1), jwtguard.WithAudience("public-api"), jwtguard.WithClock(fixedClock),
+		jwtguard.WithSuccessHook(func(*http.Request, any) { adminVerified.Add(1) }))
+	require.NoError(t, err)
+
+	mint := func(secret []byte, aud any) string {
+		return "Bearer " + sign(t, jwt.SigningMethodHS256, secret, claimsWith(map[string]any{"aud": aud, "roles": []string{"admin"}}), nil)
+	}
+	public := mint(k1, "public-api")
+	tests := []struct {
+		name          string
+		handler       func(http.Handler) http.Handler
+		authorization string
+		wantStatus    int
+		wantVerified  int64 // times the inner middleware verified the token itself
+	}{
+		{name: "another guard's claims are not trusted", handler: func(h http.Handler) http.Handler {
+			return outer.Handler(admin.RequireRole("admin")(h))
+		}, authorization: public, wantStatus: 401},
+		{name: "the inner guard alone", handler: admin.RequireRole("admin"), authorization: public, wantStatus: 401},
+		{name: "the inner guard's own token, refused by the outer one", handler: func(h http.Handler) http.Handler {
+			return outer.Handler(admin.RequireRole("admin")(h))
+		}, authorization: mint(k2, "admin-api"), wantStatus: 401},
+		{name: "the same keys for another audience are not trusted", handler: func(h http.Handler) http.Handler {
+			return outer.Handler(sameKey.RequireRole("admin")(h))
+		}, authorization: public, wantStatus: 401},
+		{name: "a token for both audiences passes both, verified by each", handler: func(h http.Handler) http.Handler {
+			return outer.Handler(sameKey.RequireRole("admin")(h))
+		}, authorization: mint(k1, []string{"public-api", "admin-api"}), wantStatus: 200, wantVerified: 1},
+		{name: "a guard accepting the same tokens is trusted: one verification", handler: func(h http.Handler) http.Handler {
+			return outer.Handler(twin.RequireRole("admin")(h))
+		}, authorization: public, wantStatus: 200},
+		{name: "the same guard", handler: func(h http.Handler) http.Handler {
+			return outer.Handler(outer.RequireRole("admin")(h))
+		}, authorization: public, wantStatus: 200},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			adminVerified.Store(0)
+			var calls int
+			h := tt.handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { calls++ }))
+			got := htRecord(h, htRequest(t, tt.authorization))
+			assert.Equal(t, tt.wantStatus, got.status)
+			assert.Equal(t, tt.wantStatus == http.StatusOK, calls == 1)
+			assert.Equal(t, tt.wantVerified, adminVerified.Load())
+		})
+	}
+}
+
+// TestRequireScopeDoesNotTrustNewContext: claims put in the context with
+// NewContext reach handlers, but RequireScope and RequireRole decide on the
+// request's own token.
+func TestRequireScopeDoesNotTrustNewContext(t *testing.T) {
+	mw := htNew(t)
+	adminClaims := &jwtguard.Claims{Scope: "admin", Roles: []string{"admin"}}
+	tests := []struct {
+		name          string
+		claims        *jwtguard.Claims
+		guard         func(http.Handler) http.Handler
+		authorization string
+		wantStatus    int
+		wantBody      string
+	}{
+		{name: "scope in NewContext claims, no token", claims: adminClaims, guard: mw.RequireScope("admin"), wantStatus: 401},
+		{name: "role in NewContext claims, no token", claims: adminClaims, guard: mw.RequireRole("admin"), wantStatus: 401},
+		{name: "nil NewContext claims, no token: not a panic", guard: mw.RequireScope("admin"), wantStatus: 401},
+		{name: "the token's claims decide, not NewContext's", claims: adminClaims, guard: mw.RequireRole("admin"),
+			authorization: "Bearer " + htToken(t, nil), wantStatus: 403},
+		{name: "the token's claims reach the handler", claims: &jwtguard.Claims{RegisteredClaims: jwt.RegisteredClaims{Subject: "someone-else"}},
+			guard: mw.RequireRole("reader"), authorization: "Bearer " + htToken(t, nil), wantStatus: 200, wantBody: "sub=user-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			echo := &htEcho{}
+			r := htRequest(t, tt.authorization)
+			r = r.WithContext(jwtguard.NewContext(r.Context(), tt.claims))
+			got := htRecord(tt.guard(echo), r)
+			assert.Equal(t, tt.wantStatus, got.status)
+			assert.Equal(t, tt.wantStatus == http.StatusOK, echo.calls.Load() == 1)
+			if tt.wantBody != "" {
+				assert.Equal(t, tt.wantBody, got.body)
+			}
 		})
 	}
 }
@@ -808,4 +889,35 @@ func TestConcurrentRequests(t *testing.T) {
 		assert.NoError(t, err)
 	}
 	assert.Equal(t, int64(workers*perWorker/4), failures.Load())
+}
+
+// htDiscard is a ResponseWriter that keeps nothing, for allocation counts.
+type htDiscard struct{ h http.Header }
+
+func (d htDiscard) Header() http.Header       { return d.h }
+func (htDiscard) Write(b []byte) (int, error) { return len(b), nil }
+func (htDiscard) WriteHeader(int)             {}
+
+// TestRequireScopeAllocations: finding the claims an equal guard verified
+// allocates nothing: Handler with RequireScope inside costs what Handler
+// alone costs. test.sh runs it without the race detector.
+func TestRequireScopeAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts through sync.Pool are random under -race")
+	}
+	mw, twin := htNew(t), htNew(t)
+	r := htRequest(t, "Bearer "+htToken(t, nil))
+	w := htDiscard{h: http.Header{}}
+	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	alone := mw.Handler(next)
+	for name, h := range map[string]http.Handler{
+		"the same guard": mw.Handler(mw.RequireScope("orders:read")(next)),
+		"an equal guard": mw.Handler(twin.RequireRole("reader")(next)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			base := testing.AllocsPerRun(100, func() { alone.ServeHTTP(w, r) })
+			nested := testing.AllocsPerRun(100, func() { h.ServeHTTP(w, r) })
+			assert.Equal(t, base, nested, "Handler alone: %v allocations", base)
+		})
+	}
 }
