@@ -133,7 +133,7 @@ func (s *syncBuffer) String() string {
 // its URL; the server is shut down gracefully at the end of the test.
 // Unless vars set BCRYPT_COST, it is the lowest the configuration allows:
 // one hash at the default cost takes seconds under the race detector.
-func startRun(t *testing.T, vars map[string]string, logs io.Writer) string {
+func startRun(t *testing.T, vars map[string]string, logs io.Writer, adjust ...func(*Config)) string {
 	t.Helper()
 	if _, ok := vars["BCRYPT_COST"]; !ok {
 		vars = maps.Clone(vars)
@@ -143,14 +143,14 @@ func startRun(t *testing.T, vars map[string]string, logs io.Writer) string {
 	urls := make(chan string, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, env(vars), slog.New(slog.NewTextHandler(logs, nil)), func(url string) { urls <- url })
+		done <- run(ctx, env(vars), slog.New(slog.NewTextHandler(logs, nil)), func(url string) { urls <- url }, adjust...)
 	}()
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case err := <-done:
 			assert.NoError(t, err, "graceful shutdown")
-		case <-time.After(15 * time.Second):
+		case <-time.After(time.Minute): // a guard against a hang, not a bound
 			t.Error("the server did not shut down")
 		}
 	})
@@ -159,7 +159,7 @@ func startRun(t *testing.T, vars map[string]string, logs io.Writer) string {
 		return url
 	case err := <-done:
 		t.Fatalf("run: %v", err)
-	case <-time.After(30 * time.Second):
+	case <-time.After(time.Minute): // a guard against a hang, not a bound
 		t.Fatal("the server did not start")
 	}
 	return ""

@@ -42,11 +42,15 @@ func main() {
 }
 
 // run serves until ctx is done, then shuts down gracefully. It calls ready
-// with the server's URL once it listens.
-func run(ctx context.Context, getenv func(string) string, log *slog.Logger, ready func(url string)) error {
+// with the server's URL once it listens. adjust, if any, change the
+// configuration read from getenv (tests set a Clock).
+func run(ctx context.Context, getenv func(string) string, log *slog.Logger, ready func(url string), adjust ...func(*Config)) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
+	}
+	for _, fn := range adjust {
+		fn(&cfg)
 	}
 	if cfg.SecretGenerated {
 		log.Warn("JWT_SECRET is not set: using a random secret; tokens will not survive a restart")
