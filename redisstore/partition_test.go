@@ -11,7 +11,6 @@ import (
 
 	"github.com/jwtguard/jwtguard/redisstore"
 	"github.com/redis/go-redis/v9"
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -22,17 +21,21 @@ func TestSilentPartitionFailsClosedAndRecovers(t *testing.T) {
 	needRedis(t)
 	p := newFreezingProxy(t, redisAddr)
 	const bound = 200 * time.Millisecond
-	copts := redis.Options{Addr: p.addr(), MaxRetries: -1, ReadTimeout: 100 * time.Millisecond, WriteTimeout: 100 * time.Millisecond}
+	// Commands on a frozen connection time out rather than hang; a second
+	// leaves room for a loaded machine when the network works.
+	copts := redis.Options{Addr: p.addr(), MaxRetries: -1, ReadTimeout: time.Second, WriteTimeout: time.Second}
 	ins := newInstances(t, copts, testPrefix(), 2, redisstore.WithStalenessBound(bound))
 	pair := issue(t, "alice")
 	for _, in := range ins {
-		waitStatus(t, in, pair.AccessToken, http.StatusOK, time.Second)
+		waitStatus(t, in, pair.AccessToken, http.StatusOK, hangGuard)
 	}
 
+	// No heartbeat sent after the freeze is answered: a request sent more
+	// than the bound after it must not pass (waitStatus checks it).
 	p.freeze(true)
 	frozen := time.Now()
 	for _, in := range ins {
-		waitStatus(t, in, pair.AccessToken, http.StatusServiceUnavailable, bound+time.Second)
+		waitStatus(t, in, pair.AccessToken, http.StatusServiceUnavailable, bound)
 	}
 	t.Logf("503 after %v of silence (bound %v)", time.Since(frozen), bound)
 	for _, in := range ins {
@@ -41,13 +44,10 @@ func TestSilentPartitionFailsClosedAndRecovers(t *testing.T) {
 		_, err := in.store.IsSubjectRevoked(context.Background(), testIssuer, "alice", time.Time{})
 		require.ErrorIs(t, err, redisstore.ErrStale, "instance %s", in.name)
 	}
-	// The last answered heartbeat was sent at most two heartbeats (bound/2)
-	// before the freeze.
-	assert.GreaterOrEqual(t, time.Since(frozen), bound/2, "the mirror was served within the bound")
 
 	p.freeze(false)
 	for _, in := range ins {
-		waitStatus(t, in, pair.AccessToken, http.StatusOK, 5*time.Second)
+		waitStatus(t, in, pair.AccessToken, http.StatusOK, hangGuard)
 	}
 	require.Equal(t, http.StatusNoContent, ins[0].logout(t, pair.AccessToken))
 	waitStatus(t, ins[1], pair.AccessToken, http.StatusUnauthorized, enforceWithin)

@@ -118,7 +118,7 @@ func startRedis(dir string, port int, persist bool, extra ...string) (*redisServ
 	srv := &redisServer{addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), port: port, cmd: cmd}
 	c := redis.NewClient(&redis.Options{Addr: srv.addr, MaxRetries: -1})
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(hangGuard)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		err := c.Ping(ctx).Err()

@@ -290,7 +290,7 @@ func (s *stalledRedis) stall(on bool) {
 // applied.
 func (s *stalledRedis) waitKey(t *testing.T, key, what string) {
 	t.Helper()
-	eventually(t, 10*time.Second, func() bool {
+	eventually(t, func() bool {
 		n, err := s.peek.Exists(context.Background(), key).Result()
 		return err == nil && n == 1
 	}, what)
@@ -300,7 +300,7 @@ func (s *stalledRedis) waitKey(t *testing.T, key, what string) {
 // stall.
 func (s *stalledRedis) waitReady(t *testing.T) {
 	t.Helper()
-	eventually(t, 10*time.Second, func() bool { return s.in.store.Ready() == nil }, "mirror confirmed after the stall")
+	eventually(t, func() bool { return s.in.store.Ready() == nil }, "mirror confirmed after the stall")
 }
 
 // TestStalledRedisRefreshRetry: Redis stops while a refresh is in flight.

@@ -53,6 +53,11 @@ type driver struct {
 	users   []user
 	resign  bool // re-signing a token with the secret keeps it valid
 	resignd bool // resign was checked
+
+	// opsPerClient, when positive, ends each client's loop after that many
+	// operations drawn at random, even before the run's time is up: a
+	// test's run then does the same work however loaded the machine.
+	opsPerClient int
 }
 
 type user struct{ email, password string }
@@ -126,11 +131,17 @@ func (d *driver) drive(ctx context.Context, clients int, duration time.Duration,
 	start := time.Now()
 	end := start.Add(duration)
 	warm := start.Add(duration / 5)
+	// Sample memory after a warm-up (allocator and caches settled) and at
+	// the end; a run that ends before the warm-up (opsPerClient) has no
+	// first sample.
+	stop, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
-		// Sample memory after a warm-up (allocator and caches settled) and
-		// at the end.
-		time.Sleep(time.Until(warm))
-		rep.rssBefore = rss.read()
+		defer close(sampled)
+		select {
+		case <-time.After(time.Until(warm)):
+			rep.rssBefore = rss.read()
+		case <-stop:
+		}
 	}()
 	// The throughput is measured over the clients' main loops, not the
 	// replays of rotated tokens that wait for the reuse interval after.
@@ -143,6 +154,8 @@ func (d *driver) drive(ctx context.Context, clients int, duration time.Duration,
 	}
 	running.Wait()
 	rep.elapsed = time.Since(start)
+	close(stop)
+	<-sampled
 	rep.rssAfter = rss.read()
 	for i := 0; i < clients; i++ {
 		for _, r := range <-results {
@@ -173,7 +186,9 @@ func (d *driver) client1(ctx context.Context, u user, end time.Time, seed uint64
 	var pending []replay // in order of due
 	s, r := d.login(ctx, u)
 	out = append(out, r)
-	for time.Now().Before(end) && ctx.Err() == nil {
+	// ops counts the operations drawn at random: replays and logins, whose
+	// number depends on timing, do not count.
+	for ops := 0; time.Now().Before(end) && ctx.Err() == nil && (d.opsPerClient <= 0 || ops < d.opsPerClient); {
 		if len(pending) > 0 && !time.Now().Before(pending[0].due) {
 			out = append(out, d.replayRotated(ctx, pending[0])...)
 			pending = pending[1:]
@@ -187,6 +202,7 @@ func (d *driver) client1(ctx context.Context, u user, end time.Time, seed uint64
 			}
 			continue
 		}
+		ops++
 		switch n := rng.IntN(100); {
 		case n < 50:
 			out = append(out, d.me(ctx, opMe, true, s.access))

@@ -80,7 +80,12 @@ func TestDriverAgainstFakeAPI(t *testing.T) {
 	if err := d.setup(ctx, 3); err != nil {
 		t.Fatal(err)
 	}
-	rep := d.drive(ctx, 3, 1500*time.Millisecond, &rssSampler{})
+	// A fixed number of operations (the clients' random choices are
+	// seeded), not a duration: on a loaded machine a short run could miss
+	// the rarer operations or make fewer than the 100 requests the verdict
+	// asks for. The minute is a guard against a hang.
+	d.opsPerClient = 300
+	rep := d.drive(ctx, 3, time.Minute, &rssSampler{})
 	var b strings.Builder
 	rep.print(&b)
 	t.Log(b.String())
