@@ -1,6 +1,7 @@
 package jwtguard_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -224,4 +225,35 @@ func ExampleNewContext() {
 	fmt.Println(rec.Code, rec.Body.String())
 	// Output:
 	// 200 hello user-42
+}
+
+// A client-credentials token of an issuer that puts no sub in it: refused
+// by default, accepted with WithSubjectOptional.
+func ExampleWithSubjectOptional() {
+	secret := []byte("example-secret-example-secret-32")
+	token, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+		"client_id": "billing-batch",
+		"type":      "access",
+		"exp":       time.Now().Add(time.Hour).Unix(),
+	}).SignedString(secret)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	strict, err := jwtguard.New(jwtguard.WithKey("HS256", secret))
+	if err != nil {
+		log.Fatal(err)
+	}
+	_, err = strict.Verify(context.Background(), token)
+	fmt.Println(err, errors.Is(err, jwtguard.ErrMissingClaim))
+
+	lenient, err := jwtguard.New(jwtguard.WithKey("HS256", secret), jwtguard.WithSubjectOptional())
+	if err != nil {
+		log.Fatal(err)
+	}
+	claims, err := lenient.Verify(context.Background(), token)
+	fmt.Printf("%q %v\n", claims.(*jwtguard.Claims).Subject, err)
+	// Output:
+	// jwtguard: missing required claim: sub true
+	// "" <nil>
 }
