@@ -23,7 +23,7 @@ func (m *Middleware) Authenticate(r *http.Request, token string) (context.Contex
 		m.Reject(r, err)
 		return nil, nil, err
 	}
-	ctx := context.WithValue(r.Context(), claimsKey{}, claims)
+	ctx := &claimsContext{Context: r.Context(), claims: claims, by: m}
 	if m.onSuccess != nil {
 		m.onSuccess(r.WithContext(ctx), claims)
 	}
