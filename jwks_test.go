@@ -82,7 +82,7 @@ func newTestJWKS(t testing.TB, url string, algs []string, opts ...jwtguard.JWKSO
 	t.Helper()
 	opts = append([]jwtguard.JWKSOption{
 		jwtguard.WithJWKSInsecureHTTP(),
-		jwtguard.WithJWKSTimeout(time.Second),
+		jwtguard.WithJWKSTimeout(time.Minute), // the test servers answer, unless a test sets a shorter one
 		jwtguard.WithJWKSCacheBounds(time.Hour, time.Hour),
 	}, opts...)
 	j, err := jwtguard.NewJWKS(t.Context(), url, algs, opts...)
@@ -264,12 +264,13 @@ func TestJWKSKeepsLastGoodSet(t *testing.T) {
 		body    []byte
 		status  int
 		delay   time.Duration
+		timeout time.Duration // of a fetch; 0: a minute, which no answering server takes
 		wantErr string
 	}{
 		{name: "down", body: []byte("no"), status: http.StatusBadGateway, wantErr: "status 502"},
 		{name: "not found", body: nil, status: http.StatusNotFound, wantErr: "status 404"},
 		// The server never answers: only the fetch timeout ends the fetch.
-		{name: "slow", body: doc, status: http.StatusOK, delay: time.Hour, wantErr: "deadline exceeded"},
+		{name: "slow", body: doc, status: http.StatusOK, delay: time.Hour, timeout: 200 * time.Millisecond, wantErr: "deadline exceeded"},
 		{name: "garbage", body: []byte("<html>hello</html>"), status: http.StatusOK, wantErr: "not a JWK Set"},
 		{name: "truncated", body: doc[:len(doc)/2], status: http.StatusOK, wantErr: "not a JWK Set"},
 		{name: "empty set", body: []byte(`{"keys":[]}`), status: http.StatusOK, wantErr: "no usable key"},
@@ -280,15 +281,19 @@ func TestJWKSKeepsLastGoodSet(t *testing.T) {
 			srv := jwksServer(t, doc)
 			var hooked []error
 			var mu sync.Mutex
+			timeout := tt.timeout
+			if timeout == 0 {
+				timeout = time.Minute
+			}
 			j := newTestJWKS(t, srv.URL, []string{"ES256"},
-				jwtguard.WithJWKSTimeout(200*time.Millisecond),
+				jwtguard.WithJWKSTimeout(timeout),
 				jwtguard.WithJWKSRefetchInterval(time.Millisecond),
 				jwtguard.WithJWKSErrorHook(func(err error) {
 					mu.Lock()
 					hooked = append(hooked, err)
 					mu.Unlock()
 				}))
-			require.NoError(t, j.Refresh(t.Context()))
+			refreshUntilOK(t, j)
 			mw := jwksMiddleware(t, j)
 			tok := tokenFor(t, k)
 
@@ -309,6 +314,22 @@ func TestJWKSKeepsLastGoodSet(t *testing.T) {
 			assert.ErrorIs(t, err, jwtguard.ErrUnknownKey)
 			assert.Equal(t, []jwtguard.Key{{ID: "k1", Algorithm: "ES256", Key: &k.Key.(*ecdsa.PrivateKey).PublicKey}}, j.Keys())
 		})
+	}
+}
+
+// refreshUntilOK fetches j's set until a fetch succeeds: with a short fetch
+// timeout, one may time out on a loaded machine. A minute is a guard
+// against a hang.
+func refreshUntilOK(t testing.TB, j *jwtguard.JWKS) {
+	t.Helper()
+	for start := time.Now(); ; {
+		err := j.Refresh(t.Context())
+		if err == nil {
+			return
+		}
+		if time.Since(start) > time.Minute {
+			t.Fatalf("no fetch succeeded in a minute: %v", err)
+		}
 	}
 }
 

@@ -256,7 +256,9 @@ func newStalledRedis(t *testing.T) *stalledRedis {
 	})
 	var onClock redisstore.Option
 	s.f, onClock = clockedFleet(t, s.clock)
-	copts := redis.Options{Addr: srv.addr, ReadTimeout: 300 * time.Millisecond, WriteTimeout: 300 * time.Millisecond}
+	// A stalled Redis makes commands time out: after a second, far more
+	// than a command to a running Redis takes even on a loaded machine.
+	copts := redis.Options{Addr: srv.addr, ReadTimeout: time.Second, WriteTimeout: time.Second}
 	s.in = newInstancesWith(t, singleNode(copts), s.prefix, 1, s.f, onClock)[0]
 	s.peek = newNodeClient(t, srv.addr)
 
