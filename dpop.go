@@ -272,51 +272,108 @@ func (s *scanner) confirmation() (jkt span, hasJKT, ok bool) {
 }
 
 // check authenticates r for a Middleware with DPoP on. It replaces
-// extraction and verification in [Middleware.Check].
-func (g *dpopGuard) check(m *Middleware, r *http.Request) (any, error) {
-	token, err := dpopAuthorization(r)
+// extraction and verification in [Middleware.Check]. It returns the claims
+// and, for a request under the DPoP scheme, the thumbprint of the key its
+// proof proved.
+func (g *dpopGuard) check(m *Middleware, r *http.Request) (any, string, error) {
+	token, proof, err := g.schemeToken(m, r)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if token == "" {
-		return g.checkBearer(m, r)
+		claims, err := g.checkBearer(m, r)
+		return claims, "", err
+	}
+	var b binding
+	claims, err := m.verify(withBinding(r.Context(), &b), token)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := g.prove(m, r, proof, token, b.jkt); err != nil {
+		return nil, "", err
+	}
+	return claims, b.jkt, nil
+}
+
+// schemeToken returns the token of a request under the DPoP scheme and its
+// proof, both not yet verified, or "" for a request without the DPoP
+// scheme. A token elsewhere too, no or two DPoP headers, or a token over
+// the size limit are errors.
+func (g *dpopGuard) schemeToken(m *Middleware, r *http.Request) (token, proof string, err error) {
+	token, err = dpopAuthorization(r)
+	if err != nil || token == "" {
+		return "", "", err
 	}
 	// Another source that also holds a token makes the request ambiguous.
 	if other, _, err := extract(m.extractors, r); err != ErrNoToken {
 		if err == nil && other != "" {
 			err = errManySources
 		}
-		return nil, err
+		return "", "", err
 	}
-	proof, err := proofHeader(r)
-	if err != nil {
-		return nil, err
+	if proof, err = proofHeader(r); err != nil {
+		return "", "", err
 	}
 	if len(token) > m.maxTokenSize {
-		return nil, errTooLarge
+		return "", "", errTooLarge
 	}
-	var b binding
-	claims, err := m.verify(withBinding(r.Context(), &b), token)
-	if err != nil {
-		return nil, err
-	}
-	if b.jkt == "" {
-		return nil, errDPoPUnbound
+	return token, proof, nil
+}
+
+// prove checks that proof, the DPoP header of r, proves possession of the
+// key a verified token is bound to: jkt is the token's cnf.jkt ("" when it
+// has none: refused), token the token itself, for ath. It runs the checks
+// of RFC 9449 §4.3 that are about the proof, then the nonce, and records
+// the proof's jti last. Every request under the DPoP scheme passes it: the
+// middleware's, and the lifecycle handlers' that authenticate a caller.
+func (g *dpopGuard) prove(m *Middleware, r *http.Request, proof, token, jkt string) error {
+	if jkt == "" {
+		return errDPoPUnbound
 	}
 	p, err := g.verifyProof(m, r, proof, token)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if subtle.ConstantTimeCompare([]byte(p.jkt), []byte(b.jkt)) != 1 {
-		return nil, errDPoPWrongKey
+	if subtle.ConstantTimeCompare([]byte(p.jkt), []byte(jkt)) != 1 {
+		return errDPoPWrongKey
 	}
 	if err := g.checkNonce(p); err != nil {
-		return nil, err
+		return err
 	}
-	if err := g.remember(r.Context(), m, p); err != nil {
-		return nil, err
+	return g.remember(r.Context(), m, p)
+}
+
+// presentedToken returns the access token r presents, where
+// [Middleware.Check] finds it: under the DPoP scheme when DPoP is on, or
+// from the extractors. Call it once Check has passed.
+func (m *Middleware) presentedToken(r *http.Request) (string, Source) {
+	if m.dpop != nil {
+		if token, err := dpopAuthorization(r); err == nil && token != "" {
+			return token, SourceHeader
+		}
 	}
-	return claims, nil
+	token, source, _ := extract(m.extractors, r)
+	return token, source
+}
+
+// provenKeyKey is the context key under which the middleware leaves the
+// thumbprint of the key a request's DPoP proof proved, for
+// [Sessions.Login].
+type provenKeyKey struct{}
+
+// withProvenKey returns ctx carrying jkt, or ctx itself for "".
+func withProvenKey(ctx context.Context, jkt string) context.Context {
+	if jkt == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, provenKeyKey{}, jkt)
+}
+
+// provenKey returns the thumbprint of the key a DPoP middleware proved for
+// the request of ctx, or "".
+func provenKey(ctx context.Context) string {
+	jkt, _ := ctx.Value(provenKeyKey{}).(string)
+	return jkt
 }
 
 // checkBearer authenticates a request without the DPoP scheme: a bearer

@@ -114,19 +114,27 @@ func New(opts ...Option) (*Middleware, error) {
 // [WithStore], a verified token is looked up in the store ([ErrRevoked],
 // or [ErrUnavailable] when the store fails).
 func (m *Middleware) Check(r *http.Request) (any, error) {
+	claims, _, err := m.check(r)
+	return claims, err
+}
+
+// check is [Middleware.Check] that also returns the thumbprint of the key
+// a DPoP proof proved ("" for a request not under the DPoP scheme).
+func (m *Middleware) check(r *http.Request) (any, string, error) {
 	if m.dpop != nil {
 		return m.dpop.check(m, r)
 	}
 	token, source, err := extract(m.extractors, r)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if source == SourceCookie {
 		if err := m.csrf.check(r); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 	}
-	return m.Verify(r.Context(), token)
+	claims, err := m.Verify(r.Context(), token)
+	return claims, "", err
 }
 
 // Verify verifies a token string, as [Middleware.Check] does after
@@ -156,12 +164,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		claims, err := m.Check(r)
+		claims, jkt, err := m.check(r)
 		if err != nil {
 			m.fail(w, r, err)
 			return
 		}
-		m.serve(next, w, r, claims)
+		m.serve(next, w, r, claims, jkt)
 	})
 }
 
@@ -172,7 +180,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 func (m *Middleware) Optional(next http.Handler) http.Handler {
 	mustHandler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, err := m.Check(r)
+		claims, jkt, err := m.check(r)
 		if err == ErrNoToken {
 			next.ServeHTTP(w, r)
 			return
@@ -181,7 +189,7 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 			m.fail(w, r, err)
 			return
 		}
-		m.serve(next, w, r, claims)
+		m.serve(next, w, r, claims, jkt)
 	})
 }
 
@@ -244,13 +252,13 @@ func (m *Middleware) require(denied error, allowed func(claims any) bool) func(h
 			}
 			claims, ok := m.trusted(r.Context())
 			if !ok {
-				c, err := m.Check(r)
+				c, jkt, err := m.check(r)
 				if err != nil {
 					m.fail(w, r, err)
 					return
 				}
 				claims = c
-				r = m.withClaims(r, claims)
+				r = m.withClaims(r, claims, jkt)
 				m.dpop.setNonce(w, r, nil)
 			}
 			if !allowed(claims) {
@@ -263,15 +271,16 @@ func (m *Middleware) require(denied error, allowed func(claims any) bool) func(h
 }
 
 // serve calls next with claims in the request context.
-func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request, claims any) {
+func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request, claims any, jkt string) {
 	m.dpop.setNonce(w, r, nil)
-	next.ServeHTTP(w, m.withClaims(r, claims))
+	next.ServeHTTP(w, m.withClaims(r, claims, jkt))
 }
 
-// withClaims returns r carrying the claims of a request just authenticated,
-// and reports it to the success hook.
-func (m *Middleware) withClaims(r *http.Request, claims any) *http.Request {
-	r = r.WithContext(&claimsContext{Context: r.Context(), claims: claims, by: m})
+// withClaims returns r carrying the claims of a request just authenticated
+// and the thumbprint of the key its DPoP proof proved ("" for none), and
+// reports it to the success hook.
+func (m *Middleware) withClaims(r *http.Request, claims any, jkt string) *http.Request {
+	r = r.WithContext(&claimsContext{Context: withProvenKey(r.Context(), jkt), claims: claims, by: m})
 	if m.onSuccess != nil {
 		m.onSuccess(r, claims)
 	}
