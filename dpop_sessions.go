@@ -1,6 +1,7 @@
 package jwtguard
 
 import (
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -76,6 +77,38 @@ func (s *Sessions) refreshProof(r *http.Request, tc *tokenClaims) (string, error
 		return "", errDPoPRefreshProof
 	}
 	return s.tokenProof(r, bound)
+}
+
+// logoutRefreshProof applies the binding rules to a refresh token presented
+// at a logout: a bound one counts only with a proof by its key. scheme says
+// whether an access token came under the DPoP scheme, and proven is the key
+// its proof proved ("" when it failed): that proof is the request's, and
+// the refresh token must be bound to the same key. Without an access token
+// under the DPoP scheme, the request's proof is checked as at the token
+// endpoints.
+func (s *Sessions) logoutRefreshProof(r *http.Request, tc *tokenClaims, scheme bool, proven string) error {
+	bound, isBound, err := tc.dpopKey()
+	switch {
+	case err != nil:
+		return errDPoPRefreshKey
+	case !isBound:
+		return nil
+	case s.mw.dpop == nil:
+		return errDPoPRefreshOff
+	case bound == "":
+		return errDPoPRefreshKey // bound by a method other than DPoP
+	case scheme && proven == "":
+		return errDPoPRefreshProof
+	case scheme:
+		if subtle.ConstantTimeCompare([]byte(proven), []byte(bound)) != 1 {
+			return errDPoPRefreshKey
+		}
+		return nil
+	case len(r.Header["Dpop"]) == 0:
+		return errDPoPRefreshProof
+	}
+	_, err = s.tokenProof(r, bound)
+	return err
 }
 
 // dpopKey returns the token's cnf.jkt, and whether it has a cnf claim.

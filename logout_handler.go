@@ -30,6 +30,19 @@ import (
 // passes it has its cookies cleared, whatever the answer: a cross-site form
 // cannot log a browser out.
 //
+// With [WithDPoP] among the access options, a DPoP-bound token counts only
+// with a proof by its key, as at a resource: the access token under the
+// DPoP scheme, "Authorization: DPoP <token>", with a DPoP proof for this
+// request (htm POST, htu the logout URL, ath), checked by the middleware's
+// own checks (its jti recorded, its nonce required with [DPoPNonces]); a
+// bound refresh token with the same proof, or, sent without an access
+// token, with a proof as at the refresh endpoint (no ath). A bound token as
+// a bearer token, or with no proof or another key's, ends nothing: 401
+// with a DPoP challenge (invalid_token, invalid_dpop_proof or
+// use_dpop_nonce), and 400 for a DPoP header beside a bearer token. With
+// [DPoPRequired], an unbound access token is refused as at a resource; an
+// unbound refresh token still logs its session out.
+//
 // When the store fails it answers 503 and leaves the cookies. A 503 may
 // have been applied in whole, in part or not at all (the store may have
 // recorded a revocation whose answer was lost); the families go first, so
@@ -53,9 +66,16 @@ func (s *Sessions) LogoutHandler() http.Handler {
 			s.cookies.clear(w)
 		}
 		if err != nil {
+			if dpopCode(err) != "" {
+				// As at a resource (RFC 9449 §7.1): 401 and a DPoP
+				// challenge, not the 400 of the token endpoints.
+				s.mw.fail(w, r, err)
+				return
+			}
 			s.fail(w, r, err)
 			return
 		}
+		s.mw.dpop.setNonce(w, r, nil)
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
@@ -75,30 +95,12 @@ func (s *Sessions) logout(w http.ResponseWriter, r *http.Request) (string, error
 
 func (s *Sessions) logoutScoped(w http.ResponseWriter, r *http.Request, scope string) error {
 	ctx := r.Context()
-	access, source, err := extract(s.mw.extractors, r)
-	if err != nil && err != ErrNoToken {
-		return err
-	}
-	if source == SourceCookie {
-		if err := s.mw.csrf.check(r); err != nil {
-			return err
-		}
-	}
-	refresh, _, err := s.refreshToken(w, r, "")
+	accessTC, refreshTC, err := s.presented(w, r)
 	if err != nil {
 		return err
 	}
-
 	now := s.issuer.clock()
 	familyUntil := now.Add(s.issuer.refreshTTL + s.issuer.leeway)
-	accessTC, accessErr := verifyLifecycle(ctx, s.issuer.access, access)
-	refreshTC, refreshErr := verifyLifecycle(ctx, s.issuer.refresh, refresh)
-	if accessTC == nil && refreshTC == nil {
-		if accessErr != ErrNoToken {
-			return accessErr
-		}
-		return refreshErr
-	}
 	if scope != logoutLocal {
 		if err := s.logoutWide(ctx, scope, accessTC, refreshTC); err != nil || scope == logoutOthers {
 			return err
@@ -129,6 +131,83 @@ func (s *Sessions) logoutScoped(w http.ResponseWriter, r *http.Request, scope st
 		}
 	}
 	return nil
+}
+
+// presented finds and verifies the tokens a logout request presents, and
+// returns those that count (nil for one absent or refused), or, when
+// neither does, the error that refused the access token, or else the
+// refresh token's. A revoked token counts: logging out twice is harmless.
+//
+// The access token comes from the Authorization header or, in cookie mode,
+// the access cookie (which must pass the CSRF defence). With DPoP on, it
+// counts as at the middleware: under the DPoP scheme with a proof by the
+// key it is bound to (checked by the middleware's own checks, its jti
+// recorded), as a bearer token only if it is not bound and the mode is not
+// [DPoPRequired]. The refresh token (body or refresh cookie) counts when it
+// is not bound, or with a proof by its key: the one that proved the access
+// token, or, without an access token under the DPoP scheme, the request's
+// proof as at the token endpoints (no ath).
+func (s *Sessions) presented(w http.ResponseWriter, r *http.Request) (access, refresh *tokenClaims, err error) {
+	ctx := r.Context()
+	g := s.mw.dpop
+	var token, proof string
+	source := SourceHeader
+	if g != nil {
+		if token, proof, err = g.schemeToken(s.mw, r); err != nil {
+			return nil, nil, err
+		}
+	}
+	scheme := token != "" // under the DPoP scheme
+	if !scheme {
+		token, source, err = extract(s.mw.extractors, r)
+		if err != nil && err != ErrNoToken {
+			return nil, nil, err
+		}
+		if g != nil && token != "" && len(r.Header["Dpop"]) > 0 {
+			return nil, nil, errDPoPWithBearer
+		}
+	}
+	if source == SourceCookie {
+		if err := s.mw.csrf.check(r); err != nil {
+			return nil, nil, err
+		}
+	}
+	refreshToken, _, err := s.refreshToken(w, r, "")
+	if err != nil {
+		return nil, nil, err
+	}
+
+	var b binding
+	access, accessErr := verifyLifecycle(withBinding(ctx, &b), s.issuer.access, token)
+	proven := "" // the key the proof proved for the access token
+	if access != nil && g != nil {
+		switch {
+		case scheme:
+			if accessErr = g.prove(s.mw, r, proof, token, b.jkt); accessErr == nil {
+				proven = b.jkt
+			}
+		case b.bound:
+			accessErr = errDPoPBearerBound
+		case g.mode == DPoPRequired:
+			accessErr = errDPoPBearer
+		}
+		if accessErr != nil {
+			access = nil
+		}
+	}
+	refresh, refreshErr := verifyLifecycle(ctx, s.issuer.refresh, refreshToken)
+	if refresh != nil {
+		if refreshErr = s.logoutRefreshProof(r, refresh, scheme, proven); refreshErr != nil {
+			refresh = nil
+		}
+	}
+	if access == nil && refresh == nil {
+		if accessErr != ErrNoToken {
+			return nil, nil, accessErr
+		}
+		return nil, nil, refreshErr
+	}
+	return access, refresh, nil
 }
 
 // verifyLifecycle verifies token with one of the issuer's verifiers; an

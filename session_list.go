@@ -84,18 +84,19 @@ func (s *Sessions) endSession(ctx context.Context, subject, id string) error {
 }
 
 // caller authenticates a request to the session routes with the sessions'
-// middleware (revocations, CSRF defence and all), and reads the subject and
-// family of its access token, and where the token came from; on failure it
-// has answered.
+// middleware (revocations, CSRF defence, DPoP and all), and reads the
+// subject and family of its access token, and where the token came from;
+// on failure it has answered.
 func (s *Sessions) caller(w http.ResponseWriter, r *http.Request) (*tokenClaims, Source, bool) {
 	if _, err := s.mw.Check(r); err != nil {
 		s.mw.fail(w, r, err)
 		return nil, 0, false
 	}
+	s.mw.dpop.setNonce(w, r, nil)
 	// The token has verified with the sessions' middleware, whatever its
 	// claims type; the issuer's own verifier reads the claims the
 	// handlers act on.
-	token, source, _ := extract(s.mw.extractors, r)
+	token, source := s.mw.presentedToken(r)
 	tc, err := verifyLifecycle(r.Context(), s.issuer.access, token)
 	if err == nil && tc.sub == "" {
 		err = errEmptyClaims
@@ -126,7 +127,9 @@ var (
 // session of the token that asked, and the session's metadata
 // ([WithSessionMetadata]) as further string members. Errors are those of
 // the middleware (401, 503), and 405 for another method. Answers carry
-// Cache-Control: no-store.
+// Cache-Control: no-store. With [WithDPoP], a DPoP-bound access token comes
+// under the DPoP scheme with a proof for this request, as at any route of
+// [Sessions.Handler].
 func (s *Sessions) ListSessionsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Cache-Control"] = noStore
@@ -183,8 +186,10 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // that is not a live session of the token's subject is answered 404
 // {"error": "not_found"}, whether it is another user's, ended, or never
 // existed. Ending the caller's own session with a token from the access
-// cookie clears the token cookies. Errors are otherwise those of the middleware (401, 403,
-// 503), and 405 for another method. Answers carry Cache-Control: no-store.
+// cookie clears the token cookies. Errors are otherwise those of the
+// middleware (401, 403, 503), and 405 for another method. Answers carry
+// Cache-Control: no-store. With [WithDPoP], a DPoP-bound access token comes
+// under the DPoP scheme with a proof for this request (htm DELETE).
 func (s *Sessions) EndSessionHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header()["Cache-Control"] = noStore
