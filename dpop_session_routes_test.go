@@ -1,6 +1,8 @@
 package jwtguard_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -264,6 +266,149 @@ func TestDPoPSessionRoutes(t *testing.T) {
 			assert.False(t, ok, "the ended session")
 			ok, _ = d.works(t, d.c, mine)
 			assert.True(t, ok, "the caller's session")
+		})
+	}
+}
+
+// TestDPoPSessionsLogin: Sessions.Login binds the pair it starts to the
+// key of the request's DPoP proof: behind the sessions' guard, the key the
+// proof of the DPoP-bound access token proved; with no guard, a proof as at
+// the login endpoint. Without a proof the pair is a bearer pair, as before.
+func TestDPoPSessionsLogin(t *testing.T) {
+	for _, mode := range []jwtguard.DPoPMode{jwtguard.DPoPAllowed, jwtguard.DPoPRequired} {
+		t.Run(mode.String()+": behind the guard", func(t *testing.T) {
+			d := newDPoPEnv(t, mode)
+			p := d.boundPair(t, d.c)
+			status, _, b := d.dpop(t, d.c, http.MethodPost, "/auth/relogin", p.access, "")
+			require.Equal(t, http.StatusOK, status, "%s", b)
+			var tb tokenBody
+			require.NoError(t, json.Unmarshal(b, &tb))
+			assert.Equal(t, "DPoP", tb.TokenType)
+			next := tokensOf(t, b)
+			assert.Equal(t, d.c.jkt, jktOf(t, next.access))
+			assert.Equal(t, d.c.jkt, jktOf(t, next.refresh))
+			assert.NotEqual(t, fidOf(t, p.access), fidOf(t, next.access), "a new session")
+			ok, _ := d.works(t, d.c, next)
+			assert.True(t, ok, "the new pair works with proofs by the same key")
+			status, _, _ = d.dpop(t, d.other, http.MethodGet, "/me", next.access, "")
+			assert.Equal(t, http.StatusUnauthorized, status, "and by no other key")
+		})
+	}
+
+	d := newDPoPEnv(t, jwtguard.DPoPAllowed)
+	t.Run("a bearer session gets a bearer pair", func(t *testing.T) {
+		p := d.login(t, "alice", "")
+		status, _, b := d.call(t, http.MethodPost, "/auth/relogin", p.access, "")
+		require.Equal(t, http.StatusOK, status, "%s", b)
+		next := tokensOf(t, b)
+		assert.Empty(t, jktOf(t, next.access))
+		ok, _ := d.sessionsEnv.works(t, next)
+		assert.True(t, ok)
+	})
+	t.Run("no guard: a proof as at the login endpoint", func(t *testing.T) {
+		status, _, b := d.loginDPoP(t, d.c, "/auth/magic")
+		require.Equal(t, http.StatusOK, status, "%s", b)
+		next := tokensOf(t, b)
+		assert.Equal(t, d.c.jkt, jktOf(t, next.access))
+		assert.Equal(t, d.c.jkt, jktOf(t, next.refresh))
+		ok, _ := d.works(t, d.c, next)
+		assert.True(t, ok)
+
+		for name, proof := range map[string]string{
+			"htu of another endpoint": d.c.proof(t, "POST", d.url("/auth/login"), ""),
+			"with ath":                d.c.proof(t, "POST", d.url("/auth/magic"), next.access),
+			"not a JWS":               "abc",
+		} {
+			status, _, b = d.call(t, http.MethodPost, "/auth/magic", "", "", "DPoP", proof)
+			assert.Equal(t, http.StatusBadRequest, status, "%s: %s", name, b)
+			assert.Contains(t, string(b), `"error":"invalid_dpop_proof"`, name)
+		}
+		status, _, b = d.loginDPoP(t, nil, "/auth/magic")
+		require.Equal(t, http.StatusOK, status, "%s", b)
+		assert.Empty(t, jktOf(t, tokensOf(t, b).access), "no proof: a bearer pair")
+	})
+}
+
+// TestDPoPCookies: a DPoP proof on a login or refresh that would be
+// answered in cookies is refused with 400 invalid_request naming the
+// conflict (a DPoP-bound token in a cookie could never be used), before
+// anything is spent: the proof, the refresh token and the session stay
+// usable.
+func TestDPoPCookies(t *testing.T) {
+	conflict := func(t *testing.T, status int, h http.Header, b []byte) {
+		t.Helper()
+		require.Equal(t, http.StatusBadRequest, status, "%s", b)
+		assert.Contains(t, string(b), `"error":"invalid_request"`)
+		assert.Contains(t, string(b), "DPoP proof")
+		assert.Contains(t, string(b), "cookie")
+		assert.Empty(t, h.Values("Set-Cookie"))
+	}
+	browser := []string{"X-Requested-With", "fetch"}
+
+	t.Run("cookies for browsers", func(t *testing.T) {
+		d := newDPoPEnv(t, jwtguard.DPoPAllowed, jwtguard.WithCookiesForBrowsers())
+		proof := d.c.proof(t, "POST", d.url("/auth/login"), "")
+		body := `{"username":"alice","password":"` + alicePass + `"}`
+		status, h, b := d.call(t, http.MethodPost, "/auth/login", "", body, append(browser, "DPoP", proof)...)
+		conflict(t, status, h, b)
+		assert.Contains(t, string(b), "X-Requested-With")
+
+		status, h, b = d.call(t, http.MethodPost, "/auth/login", "", body, "DPoP", proof)
+		require.Equal(t, http.StatusOK, status, "the same proof, without the CSRF header: %s", b)
+		assert.Empty(t, h.Values("Set-Cookie"))
+		p := tokensOf(t, b)
+		assert.Equal(t, d.c.jkt, jktOf(t, p.access))
+		ok, _ := d.works(t, d.c, p)
+		assert.True(t, ok)
+
+		// A browser's session: a refresh from the cookie with a proof is
+		// refused, and the refresh cookie still works.
+		status, h, b = d.call(t, http.MethodPost, "/auth/login", "", body, browser...)
+		require.Equal(t, http.StatusOK, status, "%s", b)
+		cookies := (&http.Response{Header: h}).Cookies()
+		require.Len(t, cookies, 2)
+		refreshCookie := cookies[1].Name + "=" + cookies[1].Value
+		status, h, b = d.call(t, http.MethodPost, "/auth/refresh", "", "",
+			append(browser, "Cookie", refreshCookie, "DPoP", d.c.proof(t, "POST", d.url("/auth/refresh"), ""))...)
+		conflict(t, status, h, b)
+		status, h, b = d.call(t, http.MethodPost, "/auth/refresh", "", "", append(browser, "Cookie", refreshCookie)...)
+		require.Equal(t, http.StatusOK, status, "%s", b)
+		assert.Len(t, h.Values("Set-Cookie"), 2)
+
+		// Sessions.Login answers a request with the CSRF header in cookies.
+		status, h, b = d.dpop(t, d.c, http.MethodPost, "/auth/relogin", p.access, "", browser...)
+		conflict(t, status, h, b)
+
+		// CookieLoginHandler answers every login in cookies.
+		srv := httptest.NewServer(d.sessions.CookieLoginHandler(authenticate))
+		t.Cleanup(srv.Close)
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("DPoP", d.c.proof(t, "POST", srv.URL+"/", ""))
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		b, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		conflict(t, resp.StatusCode, resp.Header, b)
+	})
+
+	for name, opt := range map[string]jwtguard.SessionsOption{
+		"cookies":          jwtguard.WithCookies(),
+		"cookies and body": jwtguard.WithCookiesAndBody(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			d := newDPoPEnv(t, jwtguard.DPoPAllowed, opt)
+			status, h, b := d.loginDPoP(t, d.c, "/auth/login")
+			conflict(t, status, h, b)
+			status, h, b = d.loginDPoP(t, nil, "/auth/login")
+			require.Equal(t, http.StatusOK, status, "without a proof: %s", b)
+			cookies := (&http.Response{Header: h}).Cookies()
+			require.Len(t, cookies, 2)
+			status, h, b = d.call(t, http.MethodPost, "/auth/refresh", "", "",
+				append(browser, "Cookie", cookies[1].Name+"="+cookies[1].Value, "DPoP", d.c.proof(t, "POST", d.url("/auth/refresh"), ""))...)
+			conflict(t, status, h, b)
 		})
 	}
 }

@@ -57,6 +57,54 @@ func (s *Sessions) tokenProof(r *http.Request, want string) (string, error) {
 	return p.jkt, nil
 }
 
+// loginKey returns the key a pair that [Sessions.Login] starts for r is
+// bound to: the key a DPoP middleware proved for r, or that of r's proof
+// checked as at the login endpoint, or "" for none (DPoP off, no proof).
+func (s *Sessions) loginKey(r *http.Request, inCookies bool) (string, error) {
+	if s.mw.dpop == nil {
+		return "", nil
+	}
+	jkt := provenKey(r.Context())
+	if jkt == "" && len(r.Header["Dpop"]) == 0 {
+		return "", nil
+	}
+	if inCookies {
+		return "", s.cookieConflict("login", s.mode == perClient)
+	}
+	if jkt != "" {
+		return jkt, nil
+	}
+	return s.tokenProof(r, "")
+}
+
+// cookieConflict refuses, before anything is checked or spent, a request
+// with a DPoP proof to a token endpoint whose answer would go in cookies
+// (what is "login" or "refresh"; byClient says the answer goes in cookies
+// because of what the client sent, with [WithCookiesForBrowsers], rather
+// than because the endpoint always answers so). A token bound to a key is
+// usable only under the DPoP scheme with a proof, which a browser's cookie
+// request never has: the middleware refuses a bound token from a cookie.
+// Answering in the body instead would hand page scripts tokens that the
+// application chose to keep in HttpOnly cookies (a script that can spend
+// the refresh cookie would get a pair of its own, for a key of its own,
+// outside the browser). So the client is told which signal to drop.
+func (s *Sessions) cookieConflict(what string, byClient bool) error {
+	fix := "this endpoint answers in cookies: send no DPoP header"
+	switch {
+	case byClient && what == "login":
+		fix = "a DPoP client sends no " + s.mw.csrf.header + " header and gets the tokens in the body; a browser sends no DPoP header"
+	case byClient:
+		fix = "a DPoP client sends its refresh token in the body; a browser sends no DPoP header"
+	}
+	return badRequest("DPoP proof on a " + what + " answered in cookies: a DPoP-bound token cannot be sent from a cookie; " + fix)
+}
+
+// hasProof reports whether r carries a DPoP header that DPoP at the token
+// endpoints would check.
+func (s *Sessions) hasProof(r *http.Request) bool {
+	return s.mw.dpop != nil && len(r.Header["Dpop"]) > 0
+}
+
 // refreshProof applies the binding rules to a refresh: a refresh token
 // bound to a key needs a proof by that key; an unbound one takes a proof or
 // none. It returns the thumbprint the next pair is bound to.

@@ -44,13 +44,20 @@ import (
 // proof (htm POST, htu this endpoint, no ath) gets a pair bound to the
 // proof's key, with token_type "DPoP" (RFC 9449 §5); a bad proof is
 // answered 400 invalid_dpop_proof, and with [DPoPNonces] a proof without a
-// current nonce 400 use_dpop_nonce with a DPoP-Nonce header.
+// current nonce 400 use_dpop_nonce with a DPoP-Nonce header. A login with a
+// proof that would be answered in cookies (cookie mode, or the CSRF header
+// with [WithCookiesForBrowsers]) is refused with 400 invalid_request naming
+// the conflict, before the proof or the password is checked: a bound token
+// in a cookie could never be used, since a browser sends the cookie with no
+// proof, and the body is where the application chose not to put tokens for
+// browsers. A DPoP client sends no CSRF header and gets the tokens in the
+// body.
 func (s *Sessions) LoginHandler(authenticate LoginFunc) http.Handler {
 	if authenticate == nil {
 		panic("jwtguard: nil LoginFunc")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.login(w, r, authenticate, s.loginInCookies(r)); err != nil {
+		if err := s.login(w, r, authenticate, s.loginInCookies(r), s.mode == perClient); err != nil {
 			s.fail(w, r, err)
 		}
 	})
@@ -62,7 +69,9 @@ func (s *Sessions) LoginHandler(authenticate LoginFunc) http.Handler {
 // that posts an HTML form, or that keeps a login endpoint of its own for
 // the page. Mount it beside the LoginHandler (as "/auth/cookie-login"); the
 // refresh and logout handlers serve both. The request must pass
-// [http.CrossOriginProtection] (403), as every login answered in cookies.
+// [http.CrossOriginProtection] (403), as every login answered in cookies,
+// and carry no DPoP proof (400 invalid_request; see
+// [Sessions.LoginHandler]).
 // It panics if s has no cookie mode ([WithCookiesForBrowsers],
 // [WithCookies] or [WithCookiesAndBody]), since its guard would then never
 // read the cookies it sets.
@@ -74,13 +83,15 @@ func (s *Sessions) CookieLoginHandler(authenticate LoginFunc) http.Handler {
 		panic("jwtguard: CookieLoginHandler needs a cookie mode: NewSessions with WithCookiesForBrowsers or WithCookies")
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.login(w, r, authenticate, true); err != nil {
+		if err := s.login(w, r, authenticate, true, false); err != nil {
 			s.fail(w, r, err)
 		}
 	})
 }
 
-func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate LoginFunc, inCookies bool) error {
+// login serves a login, answered in cookies when inCookies; byClient says
+// that the client chose it ([WithCookiesForBrowsers]).
+func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate LoginFunc, inCookies, byClient bool) error {
 	if err := post(r); err != nil {
 		return err
 	}
@@ -101,6 +112,9 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate Lo
 	}
 	if f["username"] == "" || f["password"] == "" {
 		return errLoginFields
+	}
+	if inCookies && s.hasProof(r) {
+		return s.cookieConflict("login", byClient)
 	}
 	jkt, err := s.tokenProof(r, "")
 	if err != nil {

@@ -65,7 +65,10 @@ import (
 // answer is 400 invalid_dpop_proof, with one by another key 400
 // invalid_grant, and the refresh token is left unused. The next pair is
 // bound to the proof's key; an unbound refresh token with a proof gets a
-// bound pair.
+// bound pair. A refresh with a proof that would be answered in cookies (the
+// refresh token from the cookie, or cookie mode) is refused with 400
+// invalid_request naming the conflict, and the refresh token is left
+// unused: a bound pair in cookies could never be used.
 func (s *Sessions) RefreshHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fromCookie, err := s.refresh(w, r)
@@ -146,6 +149,9 @@ func (s *Sessions) refresh(w http.ResponseWriter, r *http.Request) (fromCookie b
 	token, fromCookie, err := s.refreshToken(w, r, "refresh_token")
 	if err != nil {
 		return fromCookie, err
+	}
+	if s.refreshInCookies(fromCookie) && s.hasProof(r) {
+		return fromCookie, s.cookieConflict("refresh", s.mode == perClient)
 	}
 	ctx := r.Context()
 	v, err := s.issuer.refresh.Verify(ctx, token)

@@ -196,14 +196,31 @@ func (s *Sessions) startSession(ctx context.Context, r *http.Request, subject st
 // metadata of r ([WithSessionMetadata]), and answers 200 with the pair, in
 // the JSON body or in cookies as the login handler would answer r. Use it
 // in handlers of your own that log a user in, such as a change of password
-// after [Sessions.RevokeSubject]. The pair is not bound to a DPoP key. On
-// failure it has answered (503 when the store fails, 500 when the claims
-// cannot be minted) and returns the error.
+// after [Sessions.RevokeSubject]. On failure it has answered (503 when the
+// store fails, 500 when the claims cannot be minted) and returns the error.
+//
+// With [WithDPoP] among the access options, the pair is bound to the key of
+// r's DPoP proof, with token_type "DPoP", as the login handler binds it: in
+// a handler behind [Sessions.Handler] (or another guard of s), the key that
+// proved the request's DPoP-bound access token, so a DPoP client keeps its
+// key across, say, a change of password; in a handler with no guard, the
+// key of a DPoP proof checked as at the login endpoint (htm POST, htu the
+// request's URL, no ath; 400 invalid_dpop_proof or use_dpop_nonce
+// otherwise). A request with neither gets a bearer pair. A request that
+// would be answered in cookies and carries a DPoP proof is refused with 400
+// invalid_request, as at the login handler: a bound token in a cookie could
+// never be used.
 func (s *Sessions) Login(w http.ResponseWriter, r *http.Request, subject string, claims map[string]any) error {
 	w.Header()["Cache-Control"] = noStore
-	pair, err := s.startSession(r.Context(), r, subject, claims, "")
+	inCookies := s.loginInCookies(r)
+	jkt, err := s.loginKey(r, inCookies)
+	var pair *TokenPair
 	if err == nil {
-		err = s.writePair(w, pair, s.loginInCookies(r))
+		pair, err = s.startSession(r.Context(), r, subject, claims, jkt)
+	}
+	if err == nil {
+		s.mw.dpop.setNonce(w, r, nil)
+		err = s.writePair(w, pair, inCookies)
 	}
 	if err != nil {
 		s.fail(w, r, err)

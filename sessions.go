@@ -119,7 +119,10 @@ func WithCookiesAndBody() SessionsOption {
 // middleware of [Sessions.Handler] reads either: the Authorization header,
 // or the access cookie with the CSRF defence. A logout clears the cookies
 // only for a request that passes the CSRF defence, so API clients get no
-// Set-Cookie. Default: tokens in the JSON body only, no cookies.
+// Set-Cookie. With [WithDPoP] among the access options, a DPoP client is an
+// API client: a login or refresh with a DPoP proof that would be answered
+// in cookies is refused (400), since a DPoP-bound token cannot be sent from
+// a cookie. Default: tokens in the JSON body only, no cookies.
 func WithCookiesForBrowsers() SessionsOption {
 	return func(c *sessionsConfig) { c.mode = perClient }
 }

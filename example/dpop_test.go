@@ -204,3 +204,88 @@ func TestDPoPNonceAPI(t *testing.T) {
 	assert.Equal(t, http.StatusOK, a.status, "%s", a.body)
 	assert.Equal(t, nonce, a.header.Get("DPoP-Nonce"))
 }
+
+// dpopCall calls path under the DPoP scheme with access and a fresh proof
+// of c for that request, and a JSON body when body is not "".
+func (s *testServer) dpopCall(t *testing.T, c *joseClient, method, path, access, body string) answer {
+	t.Helper()
+	rq := request{method: method, path: path, header: map[string]string{
+		"Authorization": "DPoP " + access, "DPoP": c.proof(t, method, s.URL+path, access, ""),
+	}}
+	if body != "" {
+		rq.contentType, rq.body = "application/json", body
+	}
+	return s.do(t, rq)
+}
+
+// TestDPoPSessionsAPI: with DPOP=required, a DPoP client lists and ends
+// its sessions, changes its password and logs out with its bound tokens
+// and proofs by its key; the pair a change of password answers is bound to
+// the same key.
+func TestDPoPSessionsAPI(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.DPoP = jwtguard.DPoPRequired
+	s := newTestServer(t, cfg)
+	s.register(t, "ada@example.com")
+	c, other := newJoseClient(t), newJoseClient(t)
+	login := func() (access, refresh string) {
+		a := s.loginDPoP(t, c, "ada@example.com", "")
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		require.Equal(t, "DPoP", a.str("token_type"))
+		return a.str("access_token"), a.str("refresh_token")
+	}
+	works := func(access string) bool {
+		return s.meDPoP(t, mePath, access, c.proof(t, "GET", s.URL+mePath, access, "")).status == http.StatusOK
+	}
+	oneA, _ := login()
+	twoA, _ := login()
+
+	a := s.dpopCall(t, c, http.MethodGet, sessionsPath, oneA, "")
+	require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+	assert.Len(t, a.json["sessions"], 2)
+	assert.Equal(t, http.StatusUnauthorized, s.do(t, bearer(http.MethodGet, sessionsPath, oneA)).status, "a bound token as a bearer token")
+
+	a = s.dpopCall(t, c, http.MethodDelete, sessionsPath+"/"+fid(t, twoA), oneA, "")
+	require.Equal(t, http.StatusNoContent, a.status, "%s", a.body)
+	assert.False(t, works(twoA), "the ended session")
+
+	t.Run("change of password: the new pair is bound to the same key", func(t *testing.T) {
+		a := s.dpopCall(t, c, http.MethodPost, passwordPath, oneA,
+			`{"current_password":"`+testPassword+`","new_password":"a new horse battery"}`)
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		assert.Equal(t, "DPoP", a.str("token_type"))
+		access, refresh := a.str("access_token"), a.str("refresh_token")
+		assert.Equal(t, c.jkt, boundTo(t, access))
+		assert.Equal(t, c.jkt, boundTo(t, refresh))
+		assert.True(t, works(access), "the new access token with a proof by the same key")
+		assert.Equal(t, http.StatusUnauthorized, s.meDPoP(t, mePath, access, other.proof(t, "GET", s.URL+mePath, access, "")).status)
+		assert.False(t, works(oneA), "the earlier token")
+		r := s.postJSON(t, refreshPath, map[string]string{"refresh_token": refresh},
+			map[string]string{"DPoP": c.proof(t, "POST", s.URL+refreshPath, "", "")})
+		require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+		assert.Equal(t, c.jkt, boundTo(t, r.str("access_token")))
+		assert.True(t, works(r.str("access_token")))
+	})
+
+	t.Run("logout", func(t *testing.T) {
+		a := s.postJSON(t, loginPath, map[string]string{"username": "ada@example.com", "password": "a new horse battery"},
+			map[string]string{"DPoP": c.proof(t, "POST", s.URL+loginPath, "", "")})
+		require.Equal(t, http.StatusOK, a.status, "%s", a.body)
+		access := a.str("access_token")
+		r := s.do(t, request{method: http.MethodPost, path: logoutPath, header: map[string]string{"Authorization": "Bearer " + access}})
+		assert.Equal(t, http.StatusUnauthorized, r.status, "a bound token as a bearer token logs nothing out")
+		require.True(t, works(access))
+		r = s.dpopCall(t, c, http.MethodPost, logoutPath, access, "")
+		require.Equal(t, http.StatusNoContent, r.status, "%s", r.body)
+		assert.False(t, works(access))
+	})
+
+	t.Run("a DPoP proof on a login answered in cookies", func(t *testing.T) {
+		a := s.postJSON(t, loginPath, map[string]string{"username": "ada@example.com", "password": "a new horse battery"},
+			map[string]string{"DPoP": c.proof(t, "POST", s.URL+loginPath, "", ""), "X-Requested-With": "fetch"})
+		assert.Equal(t, http.StatusBadRequest, a.status, "%s", a.body)
+		assert.Equal(t, "invalid_request", a.str("error"))
+		assert.Contains(t, a.str("error_description"), "cookie")
+		assert.Empty(t, a.header.Values("Set-Cookie"))
+	})
+}

@@ -45,7 +45,9 @@ func (a *App) handleSessions(mux *http.ServeMux) {
 // token issued until now, in every session, the caller's included, is
 // refused from then on) and the answer is a new pair, a new session, as a
 // login's: 200 with the tokens in the body for an API client, in cookies
-// for the page.
+// for the page; a DPoP client (Authorization: DPoP and a proof for this
+// request) gets a pair bound to the same key, which sessions.Login takes
+// from the proof the guard checked.
 //
 // When signing out everywhere fails (503) the password has changed: the
 // client retries with the new password as the current one, and the retry
