@@ -227,6 +227,36 @@ func TestDPoPLogout(t *testing.T) {
 		assert.False(t, ok)
 	})
 
+	t.Run("nonces", func(t *testing.T) {
+		// The later WithDPoP, with nonces, replaces newDPoPEnv's.
+		d := newDPoPEnv(t, jwtguard.DPoPAllowed, jwtguard.WithAccessOptions(jwtguard.WithDPoP(jwtguard.DPoPAllowed,
+			jwtguard.DPoPNonces([]byte("a nonce secret of 32 bytes or more!!"), 0))))
+		nonceProof := func(c *dpopClient, method, uri, access, nonce string) string {
+			p := c.proofClaims(method, uri, access)
+			p["nonce"] = nonce
+			return c.sign(t, c.proofHeader(), p)
+		}
+		status, h, b := d.loginDPoP(t, d.c, "/auth/login")
+		require.Equal(t, http.StatusBadRequest, status, "%s", b)
+		nonce := h.Get("DPoP-Nonce")
+		status, _, b = d.call(t, http.MethodPost, "/auth/login", "", `{"username":"alice","password":"`+alicePass+`"}`,
+			"DPoP", nonceProof(d.c, "POST", d.url("/auth/login"), "", nonce))
+		require.Equal(t, http.StatusOK, status, "%s", b)
+		p := tokensOf(t, b)
+
+		status, h, b = d.dpop(t, d.c, http.MethodPost, "/auth/logout", p.access, "")
+		require.Equal(t, http.StatusUnauthorized, status, "%s", b)
+		assert.Contains(t, h.Get("WWW-Authenticate"), `error="use_dpop_nonce"`)
+		require.Equal(t, nonce, h.Get("DPoP-Nonce"))
+		status, h, b = d.call(t, http.MethodPost, "/auth/logout", "", "", "Authorization", "DPoP "+p.access,
+			"DPoP", nonceProof(d.c, "POST", d.url("/auth/logout"), p.access, nonce))
+		require.Equal(t, http.StatusNoContent, status, "%s", b)
+		assert.Equal(t, nonce, h.Get("DPoP-Nonce"))
+		status, _, _ = d.call(t, http.MethodGet, "/me", "", "", "Authorization", "DPoP "+p.access,
+			"DPoP", nonceProof(d.c, "GET", d.url("/me"), p.access, nonce))
+		assert.Equal(t, http.StatusUnauthorized, status, "logged out")
+	})
+
 	t.Run("a bearer session logs out as before", func(t *testing.T) {
 		p := d.login(t, "alice", "")
 		status, _, b := d.call(t, http.MethodPost, "/auth/logout", p.access, "")
