@@ -91,7 +91,7 @@ func TestGuardID(t *testing.T) {
 			b, err := New(tt.b...)
 			require.NoError(t, err)
 			assert.Equal(t, tt.wantSame, a.id == b.id)
-			_, trusted := b.trusted(a.withClaims(newRequest(), &Claims{}).Context())
+			_, trusted := b.trusted(a.withClaims(newRequest(), &Claims{}, "").Context())
 			assert.Equal(t, tt.wantSame, trusted)
 		})
 	}
