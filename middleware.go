@@ -29,7 +29,6 @@ type Middleware struct {
 	onFailure       func(*http.Request, error)
 	logger          *slog.Logger
 	logLevel        slog.Level
-	authPreflight   bool
 	responses       responses
 	store           Store       // nil: no revocation check
 	csrf            csrfGuard   // for tokens from cookies
@@ -37,6 +36,7 @@ type Middleware struct {
 	errNoType       error       // names the type claim
 
 	noRevocationCheck bool       // WithInsecureNoRevocationCheck
+	insecurePreflight bool       // WithInsecurePreflightPassthrough
 	issuers           *issuerSet // several issuers; nil: one, with keys
 	dpop              *dpopGuard // nil: DPoP disabled
 	id                guardID    // what it accepts, to trust claims another middleware verified
@@ -85,12 +85,12 @@ func New(opts ...Option) (*Middleware, error) {
 		onFailure:       c.onFailure,
 		logger:          c.logger,
 		logLevel:        c.logLevel,
-		authPreflight:   c.authPreflight,
 		store:           c.store,
 		csrf:            newCSRFGuard(c.csrf),
 		errNoType:       missingClaim(ErrTokenType, c.typeClaim),
 
 		noRevocationCheck: c.noRevocationCheck,
+		insecurePreflight: c.insecurePreflight,
 		id:                newGuardID(&c, kr),
 	}
 	m.responses = newResponses(c.realm, m.errNoType, m.csrf.missing)
@@ -152,15 +152,17 @@ func (m *Middleware) Verify(ctx context.Context, token string) (any, error) {
 // Handler returns next protected by the middleware: requests without a valid
 // token are answered with an RFC 6750 error (or by the [WithErrorHandler]
 // handler) and never reach next; the others reach next with the verified
-// claims in their context. CORS preflight requests pass unauthenticated
-// unless [WithAuthenticatedPreflight] is set.
+// claims in their context. A CORS preflight request is no exception: without
+// a token it is answered 401, unless [WithInsecurePreflightPassthrough] is
+// set. To serve a cross-origin API, answer preflights outside the guard, as
+// the example shows.
 //
 // Its shape, func(http.Handler) http.Handler, fits http.ServeMux and every
 // router and chain built on it (chi, alice, gorilla/mux).
 func (m *Middleware) Handler(next http.Handler) http.Handler {
 	mustHandler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !m.authPreflight && isPreflight(r) {
+		if m.passPreflight(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -246,7 +248,7 @@ func (m *Middleware) require(denied error, allowed func(claims any) bool) func(h
 	return func(next http.Handler) http.Handler {
 		mustHandler(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if !m.authPreflight && isPreflight(r) {
+			if m.passPreflight(r) {
 				next.ServeHTTP(w, r)
 				return
 			}
@@ -302,7 +304,15 @@ func (m *Middleware) fail(w http.ResponseWriter, r *http.Request, err error) {
 	m.responses.write(w, err)
 }
 
-// isPreflight reports whether r is a CORS preflight request.
+// passPreflight reports whether r is a CORS preflight request that
+// [WithInsecurePreflightPassthrough] lets through without a token.
+func (m *Middleware) passPreflight(r *http.Request) bool {
+	return m.insecurePreflight && isPreflight(r)
+}
+
+// isPreflight reports whether r is a CORS preflight request: OPTIONS with
+// both the Origin and the Access-Control-Request-Method header (the CORS
+// protocol of the Fetch standard).
 func isPreflight(r *http.Request) bool {
 	return r.Method == http.MethodOptions &&
 		r.Header.Get("Origin") != "" &&

@@ -581,10 +581,13 @@ func TestRequireScopeDoesNotTrustNewContext(t *testing.T) {
 	}
 }
 
-// TestPreflight checks that CORS preflight requests pass unauthenticated by
-// default, and that other OPTIONS requests do not.
+// TestPreflight checks that a CORS preflight request needs a token like any
+// other request, that WithInsecurePreflightPassthrough lets it through, and
+// that other OPTIONS requests need a token either way.
 func TestPreflight(t *testing.T) {
 	preflight := http.Header{"Origin": {"https://app.example"}, "Access-Control-Request-Method": {"POST"}}
+	passthrough := []jwtguard.Option{jwtguard.WithInsecurePreflightPassthrough()}
+	scope := func(mw *jwtguard.Middleware) func(http.Handler) http.Handler { return mw.RequireScope("admin") }
 	tests := []struct {
 		name       string
 		opts       []jwtguard.Option
@@ -594,18 +597,16 @@ func TestPreflight(t *testing.T) {
 		wantStatus int
 		wantBody   string
 	}{
-		{name: "preflight passes Handler", method: "OPTIONS", header: preflight, wantStatus: 200, wantBody: "anonymous"},
-		{name: "preflight passes standalone RequireScope", guard: func(mw *jwtguard.Middleware) func(http.Handler) http.Handler {
-			return mw.RequireScope("admin")
-		}, method: "OPTIONS", header: preflight, wantStatus: 200, wantBody: "anonymous"},
-		{name: "WithAuthenticatedPreflight: Handler", opts: []jwtguard.Option{jwtguard.WithAuthenticatedPreflight()}, method: "OPTIONS", header: preflight, wantStatus: 401, wantBody: htNoTokenBody},
-		{name: "WithAuthenticatedPreflight: RequireScope", opts: []jwtguard.Option{jwtguard.WithAuthenticatedPreflight()}, guard: func(mw *jwtguard.Middleware) func(http.Handler) http.Handler {
-			return mw.RequireScope("admin")
-		}, method: "OPTIONS", header: preflight, wantStatus: 401, wantBody: htNoTokenBody},
+		{name: "preflight: Handler", method: "OPTIONS", header: preflight, wantStatus: 401, wantBody: htNoTokenBody},
+		{name: "preflight: standalone RequireScope", guard: scope, method: "OPTIONS", header: preflight, wantStatus: 401, wantBody: htNoTokenBody},
+		{name: "WithInsecurePreflightPassthrough: Handler", opts: passthrough, method: "OPTIONS", header: preflight, wantStatus: 200, wantBody: "anonymous"},
+		{name: "WithInsecurePreflightPassthrough: RequireScope", opts: passthrough, guard: scope, method: "OPTIONS", header: preflight, wantStatus: 200, wantBody: "anonymous"},
 		{name: "OPTIONS without CORS headers", method: "OPTIONS", wantStatus: 401, wantBody: htNoTokenBody},
 		{name: "OPTIONS with Origin only", method: "OPTIONS", header: http.Header{"Origin": {"https://app.example"}}, wantStatus: 401, wantBody: htNoTokenBody},
 		{name: "OPTIONS with Access-Control-Request-Method only", method: "OPTIONS", header: http.Header{"Access-Control-Request-Method": {"POST"}}, wantStatus: 401, wantBody: htNoTokenBody},
 		{name: "GET with preflight headers", method: "GET", header: preflight, wantStatus: 401, wantBody: htNoTokenBody},
+		{name: "WithInsecurePreflightPassthrough: OPTIONS without CORS headers", opts: passthrough, method: "OPTIONS", wantStatus: 401, wantBody: htNoTokenBody},
+		{name: "WithInsecurePreflightPassthrough: GET with preflight headers", opts: passthrough, method: "GET", header: preflight, wantStatus: 401, wantBody: htNoTokenBody},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -61,7 +61,7 @@ type config struct {
 	onFailure         func(r *http.Request, err error)
 	logger            *slog.Logger // nil: no logging
 	logLevel          slog.Level
-	authPreflight     bool
+	insecurePreflight bool  // WithInsecurePreflightPassthrough
 	store             Store // nil: no revocation
 	noRevocationCheck bool  // accept family tokens without a store
 	csrf              CSRF
@@ -299,12 +299,30 @@ func WithFailureHook(fn func(r *http.Request, err error)) Option {
 	return func(c *config) { c.onFailure = fn }
 }
 
-// WithAuthenticatedPreflight makes CORS preflight requests (OPTIONS with
-// Origin and Access-Control-Request-Method) need a token too. Default:
-// preflight requests pass without one, because browsers never send
-// credentials with them.
-func WithAuthenticatedPreflight() Option {
-	return func(c *config) { c.authPreflight = true }
+// WithInsecurePreflightPassthrough lets CORS preflight requests through
+// without a token: every request with method OPTIONS and both an Origin and
+// an Access-Control-Request-Method header reaches the protected handler
+// unauthenticated, with no claims in its context. [Middleware.Handler],
+// [Middleware.RequireScope], [Middleware.RequireRole],
+// [Middleware.RequireFreshLogin] and the guards of [Sessions] (through
+// [WithAccessOptions]) all pass them; [Middleware.Optional] passes every
+// request without a token anyway.
+//
+// This exposes every handler behind the guard to unauthenticated OPTIONS
+// requests: anyone can send those headers, not only browsers. A handler
+// that does not look at the method runs as for any other request (an
+// [http.FileServer] answers with the file). It is safe only when every
+// handler behind the guard answers OPTIONS itself, with no side effect and
+// no data.
+//
+// Default: off; a preflight is a request like any other, and without a
+// token it is answered 401 and never reaches the handler. Browsers send
+// preflights without credentials, so a cross-origin API needs its CORS
+// handler outside the guard instead, answering preflights before the guard
+// sees them: cors.Handler(guard.Handler(mux)) with a CORS package, or a
+// small net/http wrapper, as in the example of [Middleware.Handler].
+func WithInsecurePreflightPassthrough() Option {
+	return func(c *config) { c.insecurePreflight = true }
 }
 
 // validate reports every problem of the configuration at once.

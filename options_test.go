@@ -159,7 +159,7 @@ func TestNewAcceptsConfig(t *testing.T) {
 			jwtguard.WithErrorHandler(func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusTeapot) }),
 			jwtguard.WithSuccessHook(func(*http.Request, any) {}),
 			jwtguard.WithFailureHook(func(*http.Request, error) {}),
-			jwtguard.WithAuthenticatedPreflight(),
+			jwtguard.WithInsecurePreflightPassthrough(),
 		}},
 	}
 	for _, tt := range tests {
