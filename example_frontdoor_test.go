@@ -36,7 +36,8 @@ func Example_lifecycle() {
 		log.Fatal(err)
 	}
 	defer store.Close()
-	sessions, err := jwtguard.NewSessions(issuer, store, jwtguard.WithCookiesForBrowsers())
+	sessions, err := jwtguard.NewSessions(issuer, store, jwtguard.WithCookiesForBrowsers(),
+		jwtguard.WithAccessOptions(jwtguard.WithLogger(slog.Default(), slog.LevelInfo))) // why a request was refused
 	if err != nil {
 		log.Fatal(err)
 	}
