@@ -1,9 +1,6 @@
 package jwtguard
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Sentinel errors of DPoP (RFC 9449), returned by [Middleware.Check] and
 // passed to error handlers and failure hooks when [WithDPoP] is on. Match
@@ -110,7 +107,7 @@ var (
 	errDPoPUnbound     = newDPoPError(ErrDPoPBinding, "DPoP scheme with a token that has no cnf.jkt")
 	errDPoPBearerBound = newDPoPError(ErrDPoPRequired, "DPoP-bound token (cnf) presented as a bearer token")
 	errDPoPBearer      = newDPoPError(ErrDPoPRequired, "bearer tokens are refused: use the DPoP scheme")
-	errDPoPEmpty       = fmt.Errorf("%w: DPoP scheme without a token", ErrMalformedRequest)
-	errDPoPSpace       = fmt.Errorf("%w: DPoP token contains a space", ErrMalformedRequest)
-	errDPoPWithBearer  = fmt.Errorf("%w: DPoP header with a bearer token: send the token under the DPoP scheme", ErrMalformedRequest)
+	errDPoPEmpty       = badRequest("DPoP scheme without a token")
+	errDPoPSpace       = badRequest("DPoP token contains a space")
+	errDPoPWithBearer  = badRequest("a DPoP header needs Authorization: DPoP <token>, not Bearer")
 )

@@ -213,9 +213,9 @@ func TestDPoPProofChecks(t *testing.T) {
 
 		// The Authorization header.
 		{name: "DPoP scheme without a token", request: func(r *http.Request) { r.Header.Set("Authorization", "DPoP ") },
-			status: 400, err: jwtguard.ErrMalformedRequest},
+			status: 400, err: jwtguard.ErrMalformedRequest, detail: "DPoP scheme without a token"},
 		{name: "DPoP token with a space", request: func(r *http.Request) { r.Header.Set("Authorization", "DPoP a b") },
-			status: 400, err: jwtguard.ErrMalformedRequest},
+			status: 400, err: jwtguard.ErrMalformedRequest, detail: "DPoP token contains a space"},
 		{name: "DPoP token and a bearer token in a cookie", opts: nil, request: func(r *http.Request) {
 			r.AddCookie(&http.Cookie{Name: "at", Value: "x.y.z"})
 		}, status: 400, err: jwtguard.ErrMalformedRequest},
@@ -292,6 +292,9 @@ func runDPoPCase(t *testing.T, tc dpopCase) {
 		assert.ErrorIs(t, failed, tc.err)
 	}
 	assert.Contains(t, failed.Error(), tc.detail)
+	if tc.status == http.StatusBadRequest {
+		assert.Contains(t, rec.Body.String(), tc.detail, "a malformed request is described to the client")
+	}
 	assert.NotContains(t, rec.Body.String(), token, "the token is never echoed")
 	if tc.code != "" {
 		ch := rec.Header().Values("WWW-Authenticate")
@@ -316,6 +319,7 @@ func or(s, def string) string {
 func TestDPoPBearer(t *testing.T) {
 	c := newDPoPClient(t, "ES256")
 	bound, unbound := boundToken(t, c.jkt), boundToken(t, "")
+	const withBearer = "a DPoP header needs Authorization: DPoP <token>, not Bearer"
 	cases := []struct {
 		name   string
 		mode   jwtguard.DPoPMode
@@ -323,14 +327,15 @@ func TestDPoPBearer(t *testing.T) {
 		proof  bool
 		status int
 		err    error
+		desc   string // the error_description, when not ""
 	}{
 		{name: "disabled: unbound bearer", mode: jwtguard.DPoPDisabled, auth: "Bearer " + unbound, status: 200},
 		{name: "disabled: bound bearer, as a server unaware of DPoP", mode: jwtguard.DPoPDisabled, auth: "Bearer " + bound, status: 200},
 		{name: "disabled: the DPoP scheme is no token", mode: jwtguard.DPoPDisabled, auth: "DPoP " + bound, proof: true, status: 401, err: jwtguard.ErrNoToken},
 		{name: "allowed: unbound bearer", mode: jwtguard.DPoPAllowed, auth: "Bearer " + unbound, status: 200},
 		{name: "allowed: bound bearer", mode: jwtguard.DPoPAllowed, auth: "Bearer " + bound, status: 401, err: jwtguard.ErrDPoPRequired},
-		{name: "allowed: bound bearer with a proof", mode: jwtguard.DPoPAllowed, auth: "Bearer " + bound, proof: true, status: 400, err: jwtguard.ErrMalformedRequest},
-		{name: "allowed: unbound bearer with a proof", mode: jwtguard.DPoPAllowed, auth: "Bearer " + unbound, proof: true, status: 400, err: jwtguard.ErrMalformedRequest},
+		{name: "allowed: bound bearer with a proof", mode: jwtguard.DPoPAllowed, auth: "Bearer " + bound, proof: true, status: 400, err: jwtguard.ErrMalformedRequest, desc: withBearer},
+		{name: "allowed: unbound bearer with a proof", mode: jwtguard.DPoPAllowed, auth: "Bearer " + unbound, proof: true, status: 400, err: jwtguard.ErrMalformedRequest, desc: withBearer},
 		{name: "required: unbound bearer", mode: jwtguard.DPoPRequired, auth: "Bearer " + unbound, status: 401, err: jwtguard.ErrDPoPRequired},
 		{name: "required: bound bearer", mode: jwtguard.DPoPRequired, auth: "Bearer " + bound, status: 401, err: jwtguard.ErrDPoPRequired},
 		{name: "allowed: no token", mode: jwtguard.DPoPAllowed, status: 401, err: jwtguard.ErrNoToken},
@@ -353,6 +358,12 @@ func TestDPoPBearer(t *testing.T) {
 			require.Equal(t, tc.status, rec.Code, rec.Body.String())
 			if tc.err != nil {
 				assert.ErrorIs(t, failed, tc.err)
+			}
+			if tc.desc != "" {
+				var body map[string]string
+				require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+				assert.Equal(t, tc.desc, body["error_description"])
+				assert.Contains(t, rec.Header().Get("WWW-Authenticate"), `error_description="`+tc.desc+`"`)
 			}
 			// Verify takes a token as a bearer token.
 			_, err = mw.Verify(r.Context(), bound)

@@ -41,8 +41,9 @@ var (
 	ErrMalformedToken = errors.New("jwtguard: malformed token")
 
 	// ErrAlgorithm means the token's alg is not in the allow-list (which
-	// never contains "none"), or the header is unusable (a crit parameter,
-	// which this package implements none of).
+	// never contains "none"), or the header is unusable: a crit parameter,
+	// which this package implements none of (described to the client as
+	// "unsupported crit header").
 	ErrAlgorithm = errors.New("jwtguard: algorithm not allowed")
 
 	// ErrUnknownKey means no configured key matches the token's kid, or the
@@ -161,6 +162,16 @@ func missingClaim(kind error, claim string) error {
 	return e.build()
 }
 
+// missingTypeAtJWT is the missing type claim error for a token whose typ
+// header is at+jwt: an RFC 9068 access token, typed in its header. Its
+// message (for the logger and the failure hook) names the option that
+// accepts such tokens; its description is missingClaim's.
+func missingTypeAtJWT(claim string) error {
+	e := missingClaim(ErrTokenType, claim).(*tokenError)
+	e.detail += `; the typ header is at+jwt (RFC 9068): to check the type there, use WithTokenTypeHeader("at+jwt") (TrustedIssuer.TokenTypeHeader)`
+	return e
+}
+
 // requestError is a refused request that is not about a token's content
 // (malformed, or failing the CSRF defence): it matches kind and carries the
 // client's error_description, which names what to fix and never holds
@@ -192,7 +203,7 @@ var (
 	errHeaderJSON   = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "header is not a valid JSON object")
 	errPayloadJSON  = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "payload is not a valid JSON object")
 	errNoAlg        = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "header has no alg")
-	errCrit         = newTokenError(ErrAlgorithm, jwt.ErrTokenUnverifiable, "crit header is not supported")
+	errCrit         = publicTokenError(ErrAlgorithm, jwt.ErrTokenUnverifiable, "unsupported crit header: this verifier implements no JWS extension")
 	errAlg          = newTokenError(ErrAlgorithm, jwt.ErrTokenSignatureInvalid, "algorithm not allowed")
 	errKid          = newTokenError(ErrUnknownKey, jwt.ErrTokenUnverifiable, "no key for this kid")
 	errKidRequired  = newTokenError(ErrUnknownKey, jwt.ErrTokenUnverifiable, "kid required")
@@ -221,8 +232,9 @@ var (
 // describedErrors are the package's errors with descriptions of their own
 // whose responses [New] builds ahead.
 var describedErrors = [...]error{
-	errTooLarge, errNoExp, errNoSub, errNoIssuer, errNoAudience, errNoJTI,
+	errTooLarge, errCrit, errNoExp, errNoSub, errNoIssuer, errNoAudience, errNoJTI,
 	errBearerEmpty, errBearerSpace, errBearerSep, errManySources,
+	errDPoPEmpty, errDPoPSpace, errDPoPWithBearer,
 }
 
 // errDuplicate reports a source that occurs more than once in one request.

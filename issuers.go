@@ -526,6 +526,7 @@ func (s *issuerSet) verifier(pl *issuerPlan, keys keySource) *Middleware {
 	v.typeMedia = strings.ToLower(pl.tokenType) + "+jwt"
 	if pl.typeClaim != s.base.typeClaim {
 		v.errNoType = missingClaim(ErrTokenType, pl.typeClaim)
+		v.errNoTypeAtJWT = missingTypeAtJWT(pl.typeClaim)
 	}
 	v.cache, v.issuers = nil, nil
 	return &v

@@ -34,6 +34,7 @@ type Middleware struct {
 	csrf            csrfGuard   // for tokens from cookies
 	cache           *tokenCache // nil: no cache
 	errNoType       error       // names the type claim
+	errNoTypeAtJWT  error       // errNoType, for a token with typ at+jwt
 
 	noRevocationCheck bool       // WithInsecureNoRevocationCheck
 	insecurePreflight bool       // WithInsecurePreflightPassthrough
@@ -88,6 +89,7 @@ func New(opts ...Option) (*Middleware, error) {
 		store:           c.store,
 		csrf:            newCSRFGuard(c.csrf),
 		errNoType:       missingClaim(ErrTokenType, c.typeClaim),
+		errNoTypeAtJWT:  missingTypeAtJWT(c.typeClaim),
 
 		noRevocationCheck: c.noRevocationCheck,
 		insecurePreflight: c.insecurePreflight,

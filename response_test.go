@@ -60,7 +60,7 @@ func htRejections(t *testing.T) []htRejection {
 	invalid("20 KiB", "eyJ"+strings.Repeat("A", 20<<10)+".e30.sig", jwtguard.ErrMalformedToken, "token too large")
 	invalid("payload not JSON", rawHS256(t, `{"alg":"HS256"}`, `not json`, secret256), jwtguard.ErrMalformedToken, "malformed token")
 	invalid("HS384 not allowed", sign(t, jwt.SigningMethodHS384, secret384, htClaims(nil), nil), jwtguard.ErrAlgorithm, "algorithm not allowed")
-	invalid("crit header", rawHS256(t, `{"alg":"HS256","crit":["exp"]}`, mustJSON(t, htClaims(nil)), secret256), jwtguard.ErrAlgorithm, "algorithm not allowed")
+	invalid("crit header", rawHS256(t, `{"alg":"HS256","crit":["exp"]}`, mustJSON(t, htClaims(nil)), secret256), jwtguard.ErrAlgorithm, "unsupported crit header: this verifier implements no JWS extension")
 	invalid("signed with another secret", sign(t, jwt.SigningMethodHS256, []byte("another-secret-another-secret-32"), htClaims(nil), nil), jwtguard.ErrSignature, "invalid signature")
 	invalid("no exp", tok(map[string]any{"exp": nil}), jwtguard.ErrMissingClaim, "missing required claim: exp")
 	invalid("no type claim", tok(map[string]any{"type": nil}), jwtguard.ErrMissingClaim, "missing required claim: type")

@@ -711,6 +711,9 @@ func (m *Middleware) checkType(h *header, cv *claimView) error {
 		return nil
 	}
 	if !cv.hasType {
+		if h.hasTyp && m.tokenType == TypeAccess && sameMediaType(h.typ.text(), "at+jwt") {
+			return m.errNoTypeAtJWT
+		}
 		return m.errNoType
 	}
 	if !cv.typ.is(m.tokenType) {

@@ -12,6 +12,8 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -532,6 +534,65 @@ func nested(n int) string { return strings.Repeat("[", n) + strings.Repeat("]", 
 
 func TestVerifyTokenType(t *testing.T) {
 	runVerifyCases(t, tokenTypeCases(t))
+}
+
+// TestMissingTypeClaimHint: an RFC 9068 access token (typ header at+jwt,
+// no type claim) refused for the missing claim gets, in the error that the
+// logger and the failure hook see, the option that accepts it; the client's
+// description stays the claim's name.
+func TestMissingTypeClaimHint(t *testing.T) {
+	const hint = `WithTokenTypeHeader("at+jwt")`
+	untyped := htClaims(map[string]any{"type": nil})
+	cases := []struct {
+		name     string
+		opts     []jwtguard.Option
+		issuers  bool   // one issuer given with WithIssuers rather than opts
+		claim    string // the type claim ("" type)
+		typ      string // the typ header
+		wantHint bool
+	}{
+		{name: "typ at+jwt", typ: "at+jwt", wantHint: true},
+		{name: "typ application/AT+JWT", typ: "application/AT+JWT", wantHint: true},
+		{name: "typ at+jwt, another type claim", opts: []jwtguard.Option{jwtguard.WithTypeClaim("token_use")}, claim: "token_use", typ: "at+jwt", wantHint: true},
+		{name: "typ JWT", typ: "JWT"},
+		{name: "typ at+jwt at a refresh endpoint", opts: []jwtguard.Option{jwtguard.WithTokenType(jwtguard.TypeRefresh)}, typ: "at+jwt"},
+		{name: "typ at+jwt, an issuer of WithIssuers with its own type claim", issuers: true, claim: "token_use", typ: "at+jwt", wantHint: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var mw *jwtguard.Middleware
+			if tc.issuers {
+				var err error
+				mw, err = jwtguard.New(jwtguard.WithClock(fixedClock), jwtguard.WithIssuers(jwtguard.TrustedIssuer{
+					Issuer: htIssuer, Keys: []jwtguard.Key{{Algorithm: "HS256", Key: secret256}},
+					Audience: []string{htAudience}, TypeClaim: "token_use",
+				}))
+				require.NoError(t, err)
+			} else {
+				mw = htNew(t, tc.opts...)
+			}
+			token := sign(t, jwt.SigningMethodHS256, secret256, untyped, map[string]any{"typ": tc.typ})
+			_, err := mw.Check(htRequest(t, "Bearer "+token))
+			require.ErrorIs(t, err, jwtguard.ErrTokenType)
+			require.ErrorIs(t, err, jwtguard.ErrMissingClaim)
+			if tc.wantHint {
+				assert.Contains(t, err.Error(), hint)
+			} else {
+				assert.NotContains(t, err.Error(), hint)
+			}
+			rec := httptest.NewRecorder()
+			mw.Handler(http.NotFoundHandler()).ServeHTTP(rec, htRequest(t, "Bearer "+token))
+			var body map[string]string
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &body))
+			assert.Equal(t, 401, rec.Code)
+			claim := tc.claim
+			if claim == "" {
+				claim = "type"
+			}
+			assert.Equal(t, "missing required claim: "+claim, body["error_description"])
+			assert.Contains(t, err.Error(), "missing required claim: "+claim)
+		})
+	}
 }
 
 // tokenTypeCases: access and refresh tokens fail each other's validation,
