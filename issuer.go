@@ -108,6 +108,18 @@ type TokenPair struct {
 	// DPoPKey is the RFC 7638 thumbprint of the DPoP key both tokens are
 	// bound to (their cnf.jkt claim), or "" for bearer tokens.
 	DPoPKey string
+
+	issuedAt time.Time // the iat of both tokens; zero for a pair made by hand
+}
+
+// accessLifetime is the access token's lifetime in whole seconds, exp − iat
+// (expires_in, RFC 6749 §5.1): the access lifetime, or less near the end of
+// the session. For a pair made by hand it is the time left at now.
+func (p *TokenPair) accessLifetime(now time.Time) int64 {
+	if !p.issuedAt.IsZero() {
+		now = p.issuedAt
+	}
+	return int64(maxAge(p.AccessExpiresAt, now))
 }
 
 // NewIssuer returns an Issuer configured by cfg, reporting every problem at
@@ -255,7 +267,7 @@ func (i *Issuer) issueBound(_ context.Context, subject string, claims map[string
 		return nil, fmt.Errorf("jwtguard: issue: %w", err)
 	}
 	now := i.clock().Truncate(time.Second)
-	pair := &TokenPair{AccessExpiresAt: now.Add(i.accessTTL), RefreshExpiresAt: now.Add(i.refreshTTL), DPoPKey: jkt}
+	pair := &TokenPair{AccessExpiresAt: now.Add(i.accessTTL), RefreshExpiresAt: now.Add(i.refreshTTL), DPoPKey: jkt, issuedAt: now}
 	if b.authTime.IsZero() {
 		b.authTime = now
 	}

@@ -14,7 +14,10 @@ import (
 //
 //	{"access_token": …, "refresh_token": …, "token_type": "bearer", "expires_in": 1800}
 //
-// with Cache-Control: no-store; in cookie mode it sets the cookies and
+// with Cache-Control: no-store. expires_in is the access token's lifetime
+// in seconds, its exp − iat: the issuer's AccessTTL, or less when the
+// session's maximum age cuts it short. In cookie mode it sets the cookies
+// (Max-Age the tokens' lifetimes, expires_in for the access cookie) and
 // leaves the tokens out of the body (or not, with [WithCookiesAndBody]).
 // Each login starts a session, listed by [Sessions.ListSessions] with the
 // request's User-Agent ([WithSessionMetadata]), which ends at the latest

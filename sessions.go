@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -71,6 +72,8 @@ type SessionsOption func(*sessionsConfig)
 
 type sessionsConfig struct {
 	mode            cookieMode
+	modes           []string // the cookie mode options given, by name
+	cookieOpts      []string // the cookie options given that need a cookie mode, by name
 	strictCookies   bool
 	insecureCookies bool
 	refreshPath     string
@@ -90,7 +93,10 @@ type sessionsConfig struct {
 // request that carries a cookie must pass the CSRF defence ([CSRF]).
 // Default: tokens in the JSON body only, no cookies.
 func WithCookies() SessionsOption {
-	return func(c *sessionsConfig) { c.mode = cookiesOnly }
+	return func(c *sessionsConfig) {
+		c.mode = cookiesOnly
+		c.modes = append(c.modes, "WithCookies")
+	}
 }
 
 // WithCookiesAndBody is [WithCookies] with the tokens in the JSON body as
@@ -98,7 +104,10 @@ func WithCookies() SessionsOption {
 // clients from the same endpoints, prefer [WithCookiesForBrowsers], which
 // gives each only the form it uses.
 func WithCookiesAndBody() SessionsOption {
-	return func(c *sessionsConfig) { c.mode = cookiesAndBody }
+	return func(c *sessionsConfig) {
+		c.mode = cookiesAndBody
+		c.modes = append(c.modes, "WithCookiesAndBody")
+	}
 }
 
 // WithCookiesForBrowsers serves browsers and API clients from the same
@@ -124,14 +133,20 @@ func WithCookiesAndBody() SessionsOption {
 // in cookies is refused (400), since a DPoP-bound token cannot be sent from
 // a cookie. Default: tokens in the JSON body only, no cookies.
 func WithCookiesForBrowsers() SessionsOption {
-	return func(c *sessionsConfig) { c.mode = perClient }
+	return func(c *sessionsConfig) {
+		c.mode = perClient
+		c.modes = append(c.modes, "WithCookiesForBrowsers")
+	}
 }
 
 // WithStrictCookies sets SameSite=Strict on the token cookies: browsers then
 // send them on no cross-site navigation at all, links included. Default:
 // SameSite=Lax.
 func WithStrictCookies() SessionsOption {
-	return func(c *sessionsConfig) { c.strictCookies = true }
+	return func(c *sessionsConfig) {
+		c.strictCookies = true
+		c.cookieOpts = append(c.cookieOpts, "WithStrictCookies")
+	}
 }
 
 // WithInsecureCookies leaves Secure off the token cookies and drops the
@@ -139,7 +154,10 @@ func WithStrictCookies() SessionsOption {
 // cookies without Secure), for local development over plain HTTP. Tokens
 // then travel in clear text: never use it in production. Default: Secure.
 func WithInsecureCookies() SessionsOption {
-	return func(c *sessionsConfig) { c.insecureCookies = true }
+	return func(c *sessionsConfig) {
+		c.insecureCookies = true
+		c.cookieOpts = append(c.cookieOpts, "WithInsecureCookies")
+	}
 }
 
 // WithRefreshCookiePath scopes the refresh cookie to path, the common prefix
@@ -152,6 +170,7 @@ func WithRefreshCookiePath(path string) SessionsOption {
 			c.errs = append(c.errs, fmt.Errorf("WithRefreshCookiePath: %q: %w", path, err))
 		}
 		c.refreshPath = path
+		c.cookieOpts = append(c.cookieOpts, "WithRefreshCookiePath")
 	}
 }
 
@@ -218,9 +237,21 @@ func WithReuseInterval(d time.Duration) SessionsOption {
 // WithAccessOptions adds options to the access token [Middleware] of
 // [Sessions.Middleware], after the ones NewSessions sets (the issuer's key,
 // iss, aud, clock and leeway, the store, and the header and cookie
-// extractors): for example [WithCSRF], [WithErrorHandler] or
+// extractors): for example [WithCSRF], [WithErrorHandler],
+// [WithFailureHook], [WithLogger], [WithCache], [WithDPoP] or
 // [WithClaimsType]. The handlers use its CSRF defence, error responses and
 // hooks too.
+//
+// What the [Issuer] supplies cannot be changed here, since the guard would
+// then refuse the issuer's own tokens or accept the wrong ones (a refresh
+// token as an access token): NewSessions refuses, naming it, an option
+// that sets the keys ([WithKey], [WithKeys], [WithKeySet], [WithJWKS],
+// [WithIssuers], [WithIssuerResolver]), the issuer ([WithIssuer]), the
+// audience ([WithAudience]), the token type ([WithTokenType],
+// [WithTypeClaim], [WithTokenTypeHeader], [WithInsecureNoTokenType]),
+// [WithSubjectOptional], the store ([WithStore],
+// [WithInsecureNoRevocationCheck]), the clock ([WithClock]) or the leeway
+// ([WithLeeway]). Set those in the [IssuerConfig].
 func WithAccessOptions(opts ...Option) SessionsOption {
 	return func(c *sessionsConfig) { c.accessOpts = append(c.accessOpts, opts...) }
 }
@@ -228,7 +259,12 @@ func WithAccessOptions(opts ...Option) SessionsOption {
 // NewSessions returns the lifecycle handlers for issuer, keeping revocation
 // and rotation state in store (a [MemoryStore], or a shared store when
 // several instances serve the same users). It reports every configuration
-// problem at once.
+// problem at once, in an error that matches [ErrInvalidConfig]: a nil
+// issuer, a nil store (or a nil *MemoryStore), two cookie modes, a cookie
+// option ([WithRefreshCookiePath], [WithInsecureCookies],
+// [WithStrictCookies]) without a cookie mode, an access option that would
+// change what the issuer supplies (see [WithAccessOptions]), and the
+// problems of each option.
 //
 // Protect routes with the guard it hands out, [Sessions.Handler] (or
 // [Sessions.Middleware]): it verifies with the issuer's keys, issuer and
@@ -248,11 +284,22 @@ func NewSessions(issuer *Issuer, store Store, opts ...SessionsOption) (*Sessions
 	if issuer == nil {
 		errs = append(errs, errors.New("nil issuer"))
 	}
-	if store == nil {
+	switch {
+	case store == nil:
 		errs = append(errs, errors.New("nil store: rotation and revocation need one"))
+	case nilStore(store):
+		errs = append(errs, fmt.Errorf("nil %T store: pass the store itself, such as the *MemoryStore NewMemoryStore returns", store))
 	}
+	if len(c.modes) > 1 {
+		errs = append(errs, fmt.Errorf("%s: more than one cookie mode: choose one", strings.Join(c.modes, " and ")))
+	}
+	if len(c.modes) == 0 && len(c.cookieOpts) > 0 {
+		errs = append(errs, fmt.Errorf("%s without a cookie mode: add WithCookiesForBrowsers, WithCookies or WithCookiesAndBody, or remove it",
+			strings.Join(c.cookieOpts, " and ")))
+	}
+	errs = append(errs, issuerOwnedOptions(c.accessOpts)...)
 	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("jwtguard: invalid sessions configuration: %w", err)
+		return nil, &sessionsConfigError{err}
 	}
 	s := &Sessions{
 		issuer: issuer, store: store, mode: c.mode, cookies: newTokenCookies(&c),
@@ -315,8 +362,12 @@ func (s *Sessions) RequireScope(scopes ...string) func(http.Handler) http.Handle
 // handlers do in cookie mode, for applications that mint pairs in handlers
 // of their own. It writes nothing and returns an error matching
 // [ErrCannotIssue] when a cookie would be over the 4096 bytes of name and
-// value that browsers keep (they drop larger ones silently).
+// value that browsers keep (they drop larger ones silently), and for a nil
+// pair.
 func (s *Sessions) SetCookies(w http.ResponseWriter, pair *TokenPair) error {
+	if pair == nil {
+		return fmt.Errorf("%w: SetCookies: nil pair: pass the pair Issuer.Issue returned", ErrCannotIssue)
+	}
 	if err := s.cookies.fit(pair); err != nil {
 		return err
 	}
@@ -348,9 +399,16 @@ type tokenResponse struct {
 // writePair answers with a new pair: in cookies (and, with
 // WithCookiesAndBody, the body too) when inCookies, in the JSON body
 // otherwise. It refuses, writing nothing, a pair whose cookies browsers
-// would drop. expires_in is the access lifetime configured.
+// would drop. expires_in is the access token's lifetime, exp − iat: the
+// access lifetime configured, or less when the session's maximum age cut
+// it short; the cookies' Max-Age count from the same iat, so that the
+// access cookie's equals expires_in.
 func (s *Sessions) writePair(w http.ResponseWriter, pair *TokenPair, inCookies bool) error {
-	resp := tokenResponse{TokenType: pair.tokenType(), ExpiresIn: int64((s.issuer.accessTTL + time.Second - 1) / time.Second)}
+	now := s.issuer.clock()
+	if !pair.issuedAt.IsZero() {
+		now = pair.issuedAt
+	}
+	resp := tokenResponse{TokenType: pair.tokenType(), ExpiresIn: pair.accessLifetime(now)}
 	if !inCookies || s.mode == cookiesAndBody {
 		resp.AccessToken, resp.RefreshToken = pair.AccessToken, pair.RefreshToken
 	}
@@ -358,7 +416,7 @@ func (s *Sessions) writePair(w http.ResponseWriter, pair *TokenPair, inCookies b
 		if err := s.cookies.fit(pair); err != nil {
 			return err
 		}
-		s.cookies.set(w, pair, s.issuer.clock())
+		s.cookies.set(w, pair, now)
 	}
 	b, _ := json.Marshal(resp)
 	h := w.Header()

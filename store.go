@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"time"
 )
 
@@ -152,11 +153,26 @@ func (r Rotation) String() string {
 // not be seen (see [WithInsecureNoRevocationCheck]).
 func WithStore(s Store) Option {
 	return func(c *config) {
-		if s == nil {
+		switch {
+		case s == nil:
 			c.errs = append(c.errs, fmt.Errorf("WithStore: nil store"))
+		case nilStore(s):
+			c.errs = append(c.errs, fmt.Errorf("WithStore: nil %T store: pass the store itself", s))
 		}
 		c.store = s
 	}
+}
+
+// nilStore reports whether s holds a nil pointer (or another nil value), a
+// typed nil such as (*MemoryStore)(nil), whose methods would panic at the
+// first request.
+func nilStore(s Store) bool {
+	v := reflect.ValueOf(s)
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Func, reflect.Slice, reflect.Chan, reflect.Interface:
+		return v.IsNil()
+	}
+	return false
 }
 
 // WithInsecureNoRevocationCheck makes a middleware without [WithStore]
