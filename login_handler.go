@@ -2,7 +2,6 @@ package jwtguard
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 )
 
@@ -34,7 +33,10 @@ import (
 // field ("username and password are required"), or another grant_type
 // ("unsupported grant_type: only password is accepted"); 401 invalid_grant
 // for bad credentials, the same for an unknown user and a wrong password;
-// 503 when authenticate fails otherwise; 500 server_error when the issuer
+// 503 temporarily_unavailable ("the login cannot be completed now: try
+// again", an error matching [ErrUnavailable] and authenticate's for the
+// failure hook and the logger) when authenticate fails otherwise; 500
+// server_error when the issuer
 // cannot mint what authenticate returned ([ErrCannotIssue]: an empty
 // subject, a claim of the wrong JSON type such as "roles": "admin", tokens
 // too large for a cookie), reported to the failure hook and the logger
@@ -128,7 +130,7 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate Lo
 	case errors.Is(err, ErrInvalidCredentials):
 		return errBadLogin
 	case err != nil:
-		return fmt.Errorf("%w: login: %w", ErrUnavailable, err)
+		return &loginUnavailable{err}
 	}
 	pair, err := s.startSession(r.Context(), r, subject, claims, jkt)
 	if err != nil {
@@ -136,4 +138,22 @@ func (s *Sessions) login(w http.ResponseWriter, r *http.Request, authenticate Lo
 	}
 	s.mw.dpop.setNonce(w, r, nil)
 	return s.writePair(w, pair, inCookies)
+}
+
+// loginUnavailable is the failure of a [LoginFunc] with an error other than
+// [ErrInvalidCredentials]: 503 temporarily_unavailable, described for a
+// login ("the login cannot be completed now: try again"), not as a token
+// that cannot be checked. It matches [ErrUnavailable] and the LoginFunc's
+// error, which the failure hook and the logger see and the client never
+// does.
+type loginUnavailable struct{ err error }
+
+func (e *loginUnavailable) Error() string {
+	return "jwtguard: the login cannot be completed now: the LoginFunc failed: " + e.err.Error()
+}
+
+func (e *loginUnavailable) Unwrap() []error { return []error{ErrUnavailable, e.err} }
+
+func (e *loginUnavailable) description() string {
+	return "the login cannot be completed now: try again"
 }

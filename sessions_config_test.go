@@ -1,7 +1,11 @@
 package jwtguard_test
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -179,4 +183,33 @@ func TestExpiresInNearSessionMaxAge(t *testing.T) {
 	l.clock.Advance(50 * time.Minute)           // 10 minutes before the session's end
 	b, resp = post("/api/v1/auth/refresh", nil) // the refresh cookie
 	check(b, resp, 600)
+}
+
+// A LoginFunc that fails is answered as a login that cannot be completed,
+// not as a token that cannot be checked: the login carries no token.
+func TestLoginFuncFailureIsWordedForALogin(t *testing.T) {
+	var buf bytes.Buffer
+	var hooked error
+	errDB := errors.New("dial tcp 10.0.0.7:5432: connection refused")
+	l := newLifecycle(t, jwtguard.WithAccessOptions(
+		jwtguard.WithLogger(slog.New(slog.NewJSONHandler(&buf, nil)), slog.LevelWarn),
+		jwtguard.WithFailureHook(func(_ *http.Request, err error) { hooked = err }),
+	))
+	login := func(context.Context, string, string) (string, map[string]any, error) { return "", nil, errDB }
+	srv := httptest.NewServer(l.sessions.LoginHandler(login))
+	t.Cleanup(srv.Close)
+	resp, err := srv.Client().Post(srv.URL, "application/json", strings.NewReader(`{"username":"a","password":"b"}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
+	assert.JSONEq(t, `{"error":"temporarily_unavailable","error_description":"the login cannot be completed now: try again"}`, string(b))
+	require.ErrorIs(t, hooked, jwtguard.ErrUnavailable)
+	require.ErrorIs(t, hooked, errDB)
+	recs := logRecords(t, &buf)
+	require.Len(t, recs, 1)
+	assert.EqualValues(t, 503, recs[0]["status"])
+	assert.Contains(t, recs[0]["reason"], "the login cannot be completed now: the LoginFunc failed: dial tcp")
+	assert.NotContains(t, recs[0]["reason"], "verification")
 }
