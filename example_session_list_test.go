@@ -157,7 +157,7 @@ func ExampleSessions_RevokeSubject() {
 // A route that needs a recent login (a change of password, a payment)
 // answers 401 with the RFC 9470 step-up challenge once the login is older
 // than the route allows; refreshing does not help, logging in again does.
-func ExampleMiddleware_RequireFreshLogin() {
+func ExampleSessions_RequireFreshLogin() {
 	var now atomic.Int64
 	now.Store(time.Now().UnixNano())
 	clock := func() time.Time { return time.Unix(0, now.Load()) }
@@ -178,7 +178,7 @@ func ExampleMiddleware_RequireFreshLogin() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	changePassword := sessions.Middleware().RequireFreshLogin(5 * time.Minute)(
+	changePassword := sessions.RequireFreshLogin(5 * time.Minute)(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("changed")) }))
 
 	pair, err := issuer.Issue(context.Background(), "user-42", nil) // a login

@@ -64,7 +64,7 @@ func newSessionsEnv(t testing.TB, cfg jwtguard.IssuerConfig, opts ...jwtguard.Se
 	mux.Handle("/auth/sessions", e.sessions.ListSessionsHandler())
 	mux.Handle("/auth/sessions/{id}", e.sessions.EndSessionHandler())
 	mux.Handle("/me", mw.Handler(me))
-	mux.Handle("/fresh", mw.RequireFreshLogin(freshAge)(me))
+	mux.Handle("/fresh", e.sessions.RequireFreshLogin(freshAge)(me))
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -562,6 +562,17 @@ func TestRequireFreshLogin(t *testing.T) {
 		assert.PanicsWithValue(t, "jwtguard: RequireFreshLogin: max age 999ms is under a second", func() {
 			e.sessions.Middleware().RequireFreshLogin(999 * time.Millisecond)
 		})
+		assert.PanicsWithValue(t, "jwtguard: RequireFreshLogin: max age 999ms is under a second", func() {
+			e.sessions.RequireFreshLogin(999 * time.Millisecond)
+		})
+	})
+	t.Run("a fresh token of a session that logged out", func(t *testing.T) {
+		out := e.login(t, "alice", "")
+		status, _, _ := e.call(t, http.MethodPost, "/auth/logout", out.access, "")
+		require.Equal(t, http.StatusNoContent, status)
+		status, h, _ := e.call(t, http.MethodGet, "/fresh", out.access, "")
+		require.Equal(t, http.StatusUnauthorized, status, "the sessions' guard sees the logout")
+		assert.Contains(t, h.Get("WWW-Authenticate"), `error="invalid_token"`)
 	})
 }
 

@@ -51,7 +51,8 @@ var (
 // rotation and reuse detection, and logout, with tokens in JSON bodies, in
 // cookies, or each in the form its client uses ([WithCookiesForBrowsers]).
 // Make one with [NewSessions]; protect routes with [Sessions.Handler] (or
-// [Sessions.RequireRole], [Sessions.RequireScope], [Sessions.Optional]),
+// [Sessions.RequireRole], [Sessions.RequireScope],
+// [Sessions.RequireFreshLogin], [Sessions.Optional]),
 // whose guard refuses the tokens of a session that logged out. It is
 // immutable and safe for concurrent use.
 type Sessions struct {
@@ -356,6 +357,18 @@ func (s *Sessions) RequireRole(roles ...string) func(http.Handler) http.Handler 
 // the "scope" claim.
 func (s *Sessions) RequireScope(scopes ...string) func(http.Handler) http.Handler {
 	return s.mw.RequireScope(scopes...)
+}
+
+// RequireFreshLogin is [Middleware.RequireFreshLogin] with the sessions'
+// guard: it lets a request through only if its access token is valid, not
+// logged out, and its login (auth_time, kept across refreshes) is at most
+// maxAge old on the issuer's clock; otherwise 401 with the RFC 9470
+// step-up challenge (insufficient_user_authentication, max_age), and the
+// user must log in again. Use it in front of a change of password or
+// email, or a payment. It can stand alone or inside [Sessions.Handler]. It
+// panics if maxAge is under a second.
+func (s *Sessions) RequireFreshLogin(maxAge time.Duration) func(http.Handler) http.Handler {
+	return s.mw.RequireFreshLogin(maxAge)
 }
 
 // SetCookies writes the token cookies for pair, as the login and refresh

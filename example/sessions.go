@@ -33,7 +33,7 @@ func (a *App) handleSessions(mux *http.ServeMux) {
 	mux.Handle(sessionsPath+"/{id}", a.sessions.EndSessionHandler())
 	// A login within freshMaxAge (RFC 9470 step-up: 401
 	// insufficient_user_authentication with max_age otherwise).
-	mux.Handle(passwordPath, onlyPost(a.sessions.Middleware().RequireFreshLogin(a.freshMaxAge)(
+	mux.Handle(passwordPath, onlyPost(a.sessions.RequireFreshLogin(a.freshMaxAge)(
 		http.HandlerFunc(a.changePassword))))
 }
 
