@@ -109,6 +109,9 @@ func (s *Sessions) caller(w http.ResponseWriter, r *http.Request) (*tokenClaims,
 }
 
 var (
+	// errNoSessionID is a bug of the application: the handler's route
+	// pattern has no {id} wildcard.
+	errNoSessionID  = fmt.Errorf("%w: EndSessionHandler: the route pattern must name the session {id}, e.g. DELETE /sessions/{id}", errInternal)
 	allowGet        = []string{"GET, HEAD"}
 	allowDelete     = []string{http.MethodDelete}
 	notFoundSession = body("not_found", "no such session of this user")
@@ -185,7 +188,9 @@ func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 // then on the session's refresh token and access tokens are refused. An id
 // that is not a live session of the token's subject is answered 404
 // {"error": "not_found"}, whether it is another user's, ended, or never
-// existed. Ending the caller's own session with a token from the access
+// existed. The wildcard must be named id: mounted with a pattern that has
+// no {id} (such as {sid}), every request is answered 500 server_error, and
+// the failure hook and the logger get a reason that says so. Ending the caller's own session with a token from the access
 // cookie clears the token cookies. Errors are otherwise those of the
 // middleware (401, 403, 503), and 405 for another method. Answers carry
 // Cache-Control: no-store. With [WithDPoP], a DPoP-bound access token comes
@@ -197,15 +202,16 @@ func (s *Sessions) EndSessionHandler() http.Handler {
 			s.failMethod(w, r, allowDelete)
 			return
 		}
+		id := r.PathValue("id")
+		if id == "" {
+			s.fail(w, r, errNoSessionID)
+			return
+		}
 		tc, source, ok := s.caller(w, r)
 		if !ok {
 			return
 		}
-		id := r.PathValue("id")
-		err := ErrSessionNotFound
-		if id != "" {
-			err = s.EndSession(r.Context(), tc.sub, id)
-		}
+		err := s.EndSession(r.Context(), tc.sub, id)
 		switch {
 		case errors.Is(err, ErrSessionNotFound):
 			s.mw.report(r, err, http.StatusNotFound)

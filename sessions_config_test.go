@@ -213,3 +213,38 @@ func TestLoginFuncFailureIsWordedForALogin(t *testing.T) {
 	assert.Contains(t, recs[0]["reason"], "the login cannot be completed now: the LoginFunc failed: dial tcp")
 	assert.NotContains(t, recs[0]["reason"], "verification")
 }
+
+// EndSessionHandler mounted with a wildcard not named id answered every
+// call 404 "no such session": a bug of the route, answered 500 and
+// reported with the fix.
+func TestEndSessionHandlerWithoutIDWildcard(t *testing.T) {
+	var buf bytes.Buffer
+	var hooked error
+	l := newLifecycle(t, jwtguard.WithAccessOptions(
+		jwtguard.WithLogger(slog.New(slog.NewJSONHandler(&buf, nil)), slog.LevelWarn),
+		jwtguard.WithFailureHook(func(_ *http.Request, err error) { hooked = err }),
+	))
+	pair := l.login(t)
+	_, claims := parts(t, pair.AccessToken)
+	mux := http.NewServeMux()
+	mux.Handle("DELETE /sessions/{sid}", l.sessions.EndSessionHandler())
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	req, err := http.NewRequest(http.MethodDelete, srv.URL+"/sessions/"+claims["fid"].(string), nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+pair.AccessToken)
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusInternalServerError, resp.StatusCode)
+	assert.JSONEq(t, `{"error":"server_error","error_description":"the request could not be completed"}`, string(b))
+	const want = "EndSessionHandler: the route pattern must name the session {id}, e.g. DELETE /sessions/{id}"
+	require.ErrorContains(t, hooked, want)
+	recs := logRecords(t, &buf)
+	require.Len(t, recs, 1)
+	assert.EqualValues(t, 500, recs[0]["status"])
+	assert.Contains(t, recs[0]["reason"], want)
+	assert.Equal(t, http.StatusOK, l.callMe(pair.AccessToken).Code, "nothing was ended")
+}
