@@ -510,7 +510,7 @@ func TestLogoutHandler(t *testing.T) {
 	}{
 		{"no token", httptest.NewRequest("POST", "/", nil), 401},
 		{"bad token", bearer("a.b.c"), 401},
-		{"refresh token as bearer", bearer(l.login(t).RefreshToken), 401},
+		{"refresh token as bearer", bearer(l.login(t).RefreshToken), 400}, // "the refresh token goes in the body"
 		{"GET", httptest.NewRequest("GET", "/", nil), 405},
 		{"two Authorization headers", func() *http.Request {
 			r := bearer("x")

@@ -25,7 +25,11 @@ import (
 //
 // At least one of the two tokens must verify (an already revoked one does:
 // logging out twice is harmless); otherwise it answers 401 as the
-// middleware would, and still clears the cookies. A request authenticated
+// middleware would, and still clears the cookies. A refresh token sent in
+// the Authorization header, with none in the body or the refresh cookie,
+// is answered 400 invalid_request as at the refresh endpoint ("the refresh
+// token goes in the body as refresh_token, not in the Authorization
+// header"), and ends nothing. A request authenticated
 // by a cookie must pass the CSRF defence (403), and only a request that
 // passes it has its cookies cleared, whatever the answer: a cross-site form
 // cannot log a browser out.
@@ -203,6 +207,13 @@ func (s *Sessions) presented(w http.ResponseWriter, r *http.Request) (access, re
 	}
 	if access == nil && refresh == nil {
 		if accessErr != ErrNoToken {
+			if refreshToken == "" && !scheme && source == SourceHeader && errors.Is(accessErr, ErrTokenType) {
+				if _, err := verifyLifecycle(ctx, s.issuer.refresh, token); err == nil {
+					// A refresh token in the Authorization header: 400
+					// saying where it goes, as at the refresh endpoint.
+					return nil, nil, s.noRefreshToken(r)
+				}
+			}
 			return nil, nil, accessErr
 		}
 		return nil, nil, refreshErr

@@ -248,3 +248,55 @@ func TestEndSessionHandlerWithoutIDWildcard(t *testing.T) {
 	assert.Contains(t, recs[0]["reason"], want)
 	assert.Equal(t, http.StatusOK, l.callMe(pair.AccessToken).Code, "nothing was ended")
 }
+
+// A logout with the refresh token in the Authorization header got 401
+// "wrong token type"; it is told where the refresh token goes, as the
+// refresh endpoint tells it, and ends nothing.
+func TestLogoutRefreshTokenInAuthorizationHeader(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []jwtguard.SessionsOption
+		want string
+	}{
+		{"body", nil, "the refresh token goes in the body as refresh_token, not in the Authorization header"},
+		{"cookies", []jwtguard.SessionsOption{jwtguard.WithCookiesForBrowsers()},
+			"the refresh token goes in the body as refresh_token or in the refresh cookie, not in the Authorization header"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLifecycle(t, tt.opts...)
+			srv := httptest.NewServer(l.mux())
+			t.Cleanup(srv.Close)
+			pair := l.login(t)
+			post := func(path string) (int, string) {
+				req, err := http.NewRequest(http.MethodPost, srv.URL+path, nil)
+				require.NoError(t, err)
+				req.Header.Set("Authorization", "Bearer "+pair.RefreshToken)
+				resp, err := srv.Client().Do(req)
+				require.NoError(t, err)
+				defer resp.Body.Close()
+				b, err := io.ReadAll(resp.Body)
+				require.NoError(t, err)
+				return resp.StatusCode, string(b)
+			}
+			status, refreshBody := post("/api/v1/auth/refresh")
+			require.Equal(t, http.StatusBadRequest, status)
+			status, logoutBody := post("/api/v1/auth/logout")
+			assert.Equal(t, http.StatusBadRequest, status)
+			assert.JSONEq(t, refreshBody, logoutBody, "the refresh endpoint's answer")
+			assert.JSONEq(t, `{"error":"invalid_request","error_description":"`+tt.want+`"}`, logoutBody)
+			assert.Equal(t, http.StatusOK, l.callMe(pair.AccessToken).Code, "nothing was ended")
+		})
+	}
+
+	t.Run("an access token of the wrong type from elsewhere is still 401", func(t *testing.T) {
+		l := newLifecycle(t)
+		tok := rawHS256(t, `{"alg":"HS256","kid":"k1"}`, mustJSON(t, map[string]any{
+			"iss": testIssuer, "aud": testAudience, "sub": "1", "type": "id",
+			"jti": "x", "iat": testNow.Unix(), "exp": testNow.Add(time.Minute).Unix()}), secret256)
+		r := httptest.NewRequest(http.MethodPost, "/logout", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		w := serve(l.sessions.LogoutHandler(), r)
+		assert.Equal(t, http.StatusUnauthorized, w.Code, w.Body.String())
+	})
+}
