@@ -182,7 +182,9 @@ func (s *Sessions) startSession(ctx context.Context, r *http.Request, subject st
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", errInternal, err)
 	}
-	rec := Session{ID: fid, Subject: subject, CreatedAt: login, LastUsedAt: now,
+	// CreatedAt is the login's time as the clock gave it, not auth_time's
+	// whole second, so that the sessions of one second list in order.
+	rec := Session{ID: fid, Subject: subject, CreatedAt: now, LastUsedAt: now,
 		ExpiresAt: pair.RefreshExpiresAt, Metadata: md}
 	if err := s.store.StartSession(ctx, s.issuer.iss, rec, pair.RefreshExpiresAt.Add(s.issuer.leeway)); err != nil {
 		return nil, storeError(err)

@@ -18,8 +18,11 @@ type Session struct {
 	// Subject is the sub claim of the session's tokens.
 	Subject string
 
-	// CreatedAt is when the user logged in: the auth_time claim of every
-	// token of the session (RFC 9068 §2.2.1), whole seconds.
+	// CreatedAt is when the user logged in, on the issuer's clock: the
+	// auth_time claim of every token of the session (RFC 9068 §2.2.1) is
+	// this time in whole seconds. Stores keep it to the millisecond at
+	// least, so that sessions started within one second are listed in the
+	// order they started.
 	CreatedAt time.Time
 
 	// LastUsedAt is when the session last refreshed, or CreatedAt before
@@ -76,7 +79,8 @@ type SessionStore interface {
 	TouchSession(ctx context.Context, iss, sub, id string, lastUsed, expires, until time.Time) error
 
 	// ListSessions returns the sessions of (iss, sub) held and not over,
-	// oldest first (by CreatedAt, then ID); none is not an error.
+	// oldest first (by CreatedAt, kept to the millisecond at least, then
+	// ID: see [SortSessions]); none is not an error.
 	ListSessions(ctx context.Context, iss, sub string) ([]Session, error)
 
 	// DeleteSession forgets the session (iss, sub, id). Deleting one that

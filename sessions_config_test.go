@@ -300,3 +300,24 @@ func TestLogoutRefreshTokenInAuthorizationHeader(t *testing.T) {
 		assert.Equal(t, http.StatusUnauthorized, w.Code, w.Body.String())
 	})
 }
+
+// The session list is oldest first even for logins within one second:
+// CreatedAt was auth_time's whole second, and the id (random) decided.
+func TestSessionListOrderWithinOneSecond(t *testing.T) {
+	l := newLifecycle(t)
+	var fids []string
+	for range 8 {
+		pair := l.login(t)
+		_, claims := parts(t, pair.AccessToken)
+		fids = append(fids, claims["fid"].(string))
+		l.clock.Advance(100 * time.Millisecond)
+	}
+	list, err := l.sessions.ListSessions(t.Context(), "1")
+	require.NoError(t, err)
+	var got []string
+	for _, s := range list {
+		got = append(got, s.ID)
+	}
+	assert.Equal(t, fids, got, "in the order of the logins")
+	assert.Equal(t, list[0].LastUsedAt, list[0].CreatedAt, "not refreshed yet")
+}

@@ -2,6 +2,10 @@ package redisstore_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -292,4 +296,52 @@ func sessionIDs(ss []jwtguard.Session) []string {
 		out = append(out, s.ID)
 	}
 	return out
+}
+
+// TestSessionListOrderWithinOneSecond: logins within one second are listed
+// in the order they happened, not by their (random) ids: the store keeps
+// CreatedAt to the millisecond.
+func TestSessionListOrderWithinOneSecond(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now().Truncate(time.Second)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	issuer, err := jwtguard.NewIssuer(jwtguard.IssuerConfig{
+		Key:    jwtguard.Key{ID: "k1", Algorithm: "HS256", Key: testSecret},
+		Issuer: testIssuer,
+		Clock:  clock,
+	})
+	require.NoError(t, err)
+	store := newStore(t, newClient(t), redisstore.WithPrefix(testPrefix()))
+	sessions, err := jwtguard.NewSessions(issuer, store)
+	require.NoError(t, err)
+	login := sessions.LoginHandler(testLogin)
+	var fids []string
+	for range 8 {
+		r := httptest.NewRequest(http.MethodPost, "/auth/login", strings.NewReader(`{"username":"user-1","password":"pw"}`))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		login.ServeHTTP(w, r)
+		require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+		var body struct {
+			AccessToken string `json:"access_token"`
+		}
+		require.NoError(t, json.Unmarshal(w.Body.Bytes(), &body))
+		payload, err := base64.RawURLEncoding.DecodeString(strings.Split(body.AccessToken, ".")[1])
+		require.NoError(t, err)
+		var claims struct {
+			FID string `json:"fid"`
+		}
+		require.NoError(t, json.Unmarshal(payload, &claims))
+		fids = append(fids, claims.FID)
+		mu.Lock()
+		now = now.Add(100 * time.Millisecond)
+		mu.Unlock()
+	}
+	list, err := sessions.ListSessions(context.Background(), "user-1")
+	require.NoError(t, err)
+	assert.Equal(t, fids, sessionIDs(list), "in the order of the logins")
 }
