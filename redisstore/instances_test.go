@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -42,6 +43,17 @@ type instance struct {
 	// verifyCommands counts the Redis commands made on behalf of the
 	// requests to GET /me, which only verify a token: there must be none.
 	verifyCommands *commandCounter
+	// unavailable is the reason of the last request this instance answered
+	// with 503, for the messages of failed assertions.
+	unavailable atomic.Pointer[string]
+}
+
+// reason returns why the instance last answered 503, or "".
+func (in *instance) reason() string {
+	if p := in.unavailable.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // verifying marks the context of a request that only verifies a token.
@@ -125,7 +137,14 @@ func newInstancesWith(t testing.TB, dial func() redis.UniversalClient, prefix st
 		counter := &commandCounter{}
 		rc.AddHook(counter)
 		store := newStore(t, rc, append([]redisstore.Option{redisstore.WithPrefix(prefix)}, opts...)...)
-		sessions, err := jwtguard.NewSessions(f.issuer, store, f.sessions...)
+		in := &instance{name: string(rune('A' + i)), store: store, verifyCommands: counter}
+		sessions, err := jwtguard.NewSessions(f.issuer, store, append(f.sessions,
+			jwtguard.WithAccessOptions(jwtguard.WithFailureHook(func(_ *http.Request, err error) {
+				if errors.Is(err, jwtguard.ErrUnavailable) {
+					msg := err.Error()
+					in.unavailable.Store(&msg)
+				}
+			})))...)
 		require.NoError(t, err)
 		mux := http.NewServeMux()
 		mux.Handle("/auth/login", sessions.LoginHandler(testLogin))
@@ -148,8 +167,8 @@ func newInstancesWith(t testing.TB, dial func() redis.UniversalClient, prefix st
 		// 200 concurrent refreshes under -race on a loaded machine (with
 		// the other modules' tests running alongside) take seconds.
 		client.Timeout = time.Minute
-		out = append(out, &instance{name: string(rune('A' + i)), store: store, sessions: sessions, srv: srv,
-			client: client, verifyCommands: counter})
+		in.sessions, in.srv, in.client = sessions, srv, client
+		out = append(out, in)
 	}
 	return out
 }

@@ -146,7 +146,7 @@ func requireSiblings(t testing.TB, ins []*instance, pair *jwtguard.TokenPair, n 
 	_, fid := claimIDs(t, pair.RefreshToken)
 	for i, r := range results {
 		require.NoError(t, r.err, "refresh %d", i)
-		require.Equal(t, http.StatusOK, r.status, "refresh %d on %s", i, ins[i%len(ins)].name)
+		require.Equal(t, http.StatusOK, r.status, "refresh %d on %s (503 reason: %q)", i, ins[i%len(ins)].name, ins[i%len(ins)].reason())
 		_, got := claimIDs(t, r.tok.RefreshToken)
 		require.Equal(t, fid, got, "refresh %d: one family", i)
 	}
