@@ -18,16 +18,16 @@ import (
 // logger, and returns it; an empty token is [ErrNoToken]. Nothing is written anywhere:
 // answering the call is the transport's job.
 func (m *Middleware) Authenticate(r *http.Request, token string) (context.Context, any, error) {
-	claims, err := m.Verify(r.Context(), token)
+	v, err := m.verifyResult(r.Context(), token)
 	if err != nil {
 		m.Reject(r, err)
 		return nil, nil, err
 	}
-	ctx := &claimsContext{Context: r.Context(), claims: claims, by: m}
+	ctx := m.newClaimsContext(r.Context(), v)
 	if m.onSuccess != nil {
-		m.onSuccess(r.WithContext(ctx), claims)
+		m.onSuccess(r.WithContext(ctx), ctx.claims)
 	}
-	return ctx, claims, nil
+	return ctx, ctx.claims, nil
 }
 
 // Reject reports err, a failure the transport found itself (a malformed

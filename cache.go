@@ -268,7 +268,7 @@ func (c *tokenCache) hit(ctx context.Context, m *Middleware, e *cacheEntry) (cla
 	}
 	switch {
 	case e.box != nil:
-		return &e.box.clone().c, nil, true
+		return e.box.clone(), nil, true
 	case e.claims != nil:
 		return c.clone(e.claims), nil, true
 	}
@@ -302,6 +302,7 @@ func sameMaterial(a, b any) bool {
 // fill caches the result of a full verification that has passed.
 func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring, key *verifier, h *header,
 	cv *claimView, payload []byte, box *claimsBox, claims any) {
+	// claims is box for default claims, and otherwise of the claims type.
 	sec, leeway := m.now()
 	e := &cacheEntry{
 		token:  token,

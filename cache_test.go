@@ -466,6 +466,31 @@ func TestCacheHitAllocatesOnlyTheClaims(t *testing.T) {
 	assert.Equal(t, 1.0, allocs)
 }
 
+// TestCachedRequestAllocations pins what a cached hit costs through the
+// whole chain: the claims with the context that carries them (one
+// allocation) and the request's copy (r.WithContext). test.sh runs it
+// without the race detector.
+func TestCachedRequestAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("allocation counts through sync.Pool are random under -race")
+	}
+	mw := cachedVerifier(t, 16, fixedClock, nil, jwtguard.WithInsecureNoRevocationCheck())
+	var sub string
+	h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok := jwtguard.FromContext(r.Context())
+		if ok {
+			sub = c.Subject
+		}
+	}))
+	r := httptest.NewRequest(http.MethodGet, "/", nil)
+	r.Header.Set("Authorization", "Bearer "+hs256(t, validClaims()))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, r)
+	require.Equal(t, http.StatusOK, w.Code)
+	require.NotEmpty(t, sub)
+	assert.Equal(t, 2.0, testing.AllocsPerRun(50, func() { h.ServeHTTP(w, r) }))
+}
+
 // TestCacheUnderParallelLoad is for -race: many goroutines verify, mutate
 // their claims and evict each other's entries at once.
 func TestCacheUnderParallelLoad(t *testing.T) {

@@ -116,12 +116,13 @@ func New(opts ...Option) (*Middleware, error) {
 // [WithStore], a verified token is looked up in the store ([ErrRevoked],
 // or [ErrUnavailable] when the store fails).
 func (m *Middleware) Check(r *http.Request) (any, error) {
-	claims, _, err := m.check(r)
-	return claims, err
+	v, _, err := m.check(r)
+	return claimsOf(v), err
 }
 
 // check is [Middleware.Check] that also returns the thumbprint of the key
-// a DPoP proof proved ("" for a request not under the DPoP scheme).
+// a DPoP proof proved ("" for a request not under the DPoP scheme). Its
+// result is verify's: default claims in their box (see claimsOf).
 func (m *Middleware) check(r *http.Request) (any, string, error) {
 	if m.dpop != nil {
 		return m.dpop.check(m, r)
@@ -135,13 +136,20 @@ func (m *Middleware) check(r *http.Request) (any, string, error) {
 			return nil, "", err
 		}
 	}
-	claims, err := m.Verify(r.Context(), token)
-	return claims, "", err
+	v, err := m.verifyResult(r.Context(), token)
+	return v, "", err
 }
 
 // Verify verifies a token string, as [Middleware.Check] does after
 // extraction. With [WithDPoP] it takes token as a bearer token.
 func (m *Middleware) Verify(ctx context.Context, token string) (any, error) {
+	v, err := m.verifyResult(ctx, token)
+	return claimsOf(v), err
+}
+
+// verifyResult is [Middleware.Verify] returning verify's result: default
+// claims in their box (see claimsOf).
+func (m *Middleware) verifyResult(ctx context.Context, token string) (any, error) {
 	if token == "" {
 		return nil, ErrNoToken
 	}
@@ -168,12 +176,12 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		claims, jkt, err := m.check(r)
+		v, jkt, err := m.check(r)
 		if err != nil {
 			m.fail(w, r, err)
 			return
 		}
-		m.serve(next, w, r, claims, jkt)
+		m.serve(next, w, r, v, jkt)
 	})
 }
 
@@ -184,7 +192,7 @@ func (m *Middleware) Handler(next http.Handler) http.Handler {
 func (m *Middleware) Optional(next http.Handler) http.Handler {
 	mustHandler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		claims, jkt, err := m.check(r)
+		v, jkt, err := m.check(r)
 		if err == ErrNoToken {
 			next.ServeHTTP(w, r)
 			return
@@ -193,7 +201,7 @@ func (m *Middleware) Optional(next http.Handler) http.Handler {
 			m.fail(w, r, err)
 			return
 		}
-		m.serve(next, w, r, claims, jkt)
+		m.serve(next, w, r, v, jkt)
 	})
 }
 
@@ -256,13 +264,13 @@ func (m *Middleware) require(denied error, allowed func(claims any) bool) func(h
 			}
 			claims, ok := m.trusted(r.Context())
 			if !ok {
-				c, jkt, err := m.check(r)
+				v, jkt, err := m.check(r)
 				if err != nil {
 					m.fail(w, r, err)
 					return
 				}
-				claims = c
-				r = m.withClaims(r, claims, jkt)
+				claims = claimsOf(v)
+				r = m.withClaims(r, v, jkt)
 				m.dpop.setNonce(w, r, nil)
 			}
 			if !allowed(claims) {
@@ -274,19 +282,22 @@ func (m *Middleware) require(denied error, allowed func(claims any) bool) func(h
 	}
 }
 
-// serve calls next with claims in the request context.
-func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request, claims any, jkt string) {
+// serve calls next with the claims of v, check's result, in the request
+// context.
+func (m *Middleware) serve(next http.Handler, w http.ResponseWriter, r *http.Request, v any, jkt string) {
 	m.dpop.setNonce(w, r, nil)
-	next.ServeHTTP(w, m.withClaims(r, claims, jkt))
+	next.ServeHTTP(w, m.withClaims(r, v, jkt))
 }
 
-// withClaims returns r carrying the claims of a request just authenticated
-// and the thumbprint of the key its DPoP proof proved ("" for none), and
-// reports it to the success hook.
-func (m *Middleware) withClaims(r *http.Request, claims any, jkt string) *http.Request {
-	r = r.WithContext(&claimsContext{Context: withProvenKey(r.Context(), jkt), claims: claims, by: m})
+// withClaims returns r carrying the claims of v, check's result for a
+// request just authenticated, and the thumbprint of the key its DPoP proof
+// proved ("" for none), and reports them to the success hook. Besides the
+// claims, this costs one allocation: r's copy.
+func (m *Middleware) withClaims(r *http.Request, v any, jkt string) *http.Request {
+	ctx := m.newClaimsContext(withProvenKey(r.Context(), jkt), v)
+	r = r.WithContext(ctx)
 	if m.onSuccess != nil {
-		m.onSuccess(r, claims)
+		m.onSuccess(r, ctx.claims)
 	}
 	return r
 }

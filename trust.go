@@ -28,6 +28,30 @@ type claimsContext struct {
 	by     *Middleware
 }
 
+// claimsOf returns the claims of a verification's result: default claims
+// travel in their *claimsBox, which also holds the context that will carry
+// them; claims of a [WithClaimsType] type are the result itself.
+func claimsOf(v any) any {
+	if b, ok := v.(*claimsBox); ok {
+		return &b.c
+	}
+	return v
+}
+
+// newClaimsContext returns parent carrying the claims of the verification
+// result v, verified by m. For default claims it is the context their box
+// holds: claims and context take one allocation.
+func (m *Middleware) newClaimsContext(parent context.Context, v any) *claimsContext {
+	var c *claimsContext
+	if b, ok := v.(*claimsBox); ok {
+		c = &b.ctx
+	} else {
+		c = new(claimsContext)
+	}
+	*c = claimsContext{Context: parent, claims: claimsOf(v), by: m}
+	return c
+}
+
 // verifierKey is the context key under which a claimsContext returns itself.
 type verifierKey struct{}
 

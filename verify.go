@@ -19,7 +19,8 @@ const maxHeaderSize = 512
 var errClaimsDecode = newTokenError(ErrMalformedToken, jwt.ErrTokenMalformed, "claims do not fit the claims type")
 
 // verify checks a compact JWS and returns its claims decoded into a new
-// claims value, from the cache when there is one.
+// claims value, from the cache when there is one. Default claims come in
+// their *claimsBox (see claimsOf).
 func (m *Middleware) verify(ctx context.Context, token string) (any, error) {
 	if len(token) > m.maxTokenSize {
 		return nil, errTooLarge
@@ -117,7 +118,7 @@ func (m *Middleware) accept(ctx context.Context, token string, cache *tokenCache
 	}
 	var claims any
 	if box != nil {
-		claims = &box.c
+		claims = box
 	} else {
 		claims = m.newClaims()
 		// A copy: encoding/json would make the stack buffer escape.
@@ -318,6 +319,10 @@ type claimsBox struct {
 	strs  [4]string
 	used  int    // strs taken
 	text  string // the payload as a string: the claims' strings are cut from it
+
+	// ctx is the request context that will carry c, so that a request's
+	// claims and context take one allocation (see newClaimsContext).
+	ctx claimsContext
 }
 
 // payloadText returns b.text, or "" for no box (custom claims).
