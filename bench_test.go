@@ -230,3 +230,49 @@ func BenchmarkEscapedNames(b *testing.B) {
 		}
 	}
 }
+
+// benchClaims is a user's claims type, like the peer harness's: the
+// default claims and an email.
+type benchClaims struct {
+	jwtguard.Claims
+	Email string `json:"email"`
+}
+
+// BenchmarkClaimsType verifies the same HS256 token through the whole
+// chain into the default *Claims (claims=default), into a type embedding
+// Claims (claims=embedding, decoded by the scan plus encoding/json for the
+// other members), and into a map (claims=map, encoding/json for the whole
+// payload). Compare with: benchstat -col /claims.
+func BenchmarkClaimsType(b *testing.B) {
+	tok := benchToken(b)
+	for _, tc := range []struct {
+		name string
+		opt  jwtguard.Option
+	}{
+		{"default", nil},
+		{"embedding", jwtguard.WithClaimsType[benchClaims]()},
+		{"map", jwtguard.WithClaimsType[jwt.MapClaims]()},
+	} {
+		b.Run("claims="+tc.name, func(b *testing.B) {
+			mw, err := jwtguard.New(jwtguard.WithKey("HS256", benchSecret), jwtguard.WithIssuer(benchIss),
+				jwtguard.WithAudience(benchAud), tc.opt)
+			if err != nil {
+				b.Fatal(err)
+			}
+			h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.WriteHeader(http.StatusNoContent)
+			}))
+			req := httptest.NewRequest(http.MethodGet, "/", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			w := &discardWriter{h: http.Header{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				w.code = 0
+				h.ServeHTTP(w, req)
+				if w.code != http.StatusNoContent {
+					b.Fatalf("status %d", w.code)
+				}
+			}
+		})
+	}
+}

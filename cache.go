@@ -188,9 +188,9 @@ type cacheEntry struct {
 	hasFID             bool
 	binding            binding // the cnf claim, for DPoP
 
-	box     *claimsBox // default claims, to copy
+	box     *claimsBox // default claims, to copy (also into a type embedding them)
 	claims  any        // claims of a type with Clone, to copy
-	payload []byte     // the payload, to decode claims of another type again
+	payload []byte     // the payload, to decode claims of another type again; with box, only the members that are not Claims'
 }
 
 // set returns the slots of the set for hash h, and the set's index.
@@ -267,10 +267,13 @@ func (c *tokenCache) hit(ctx context.Context, m *Middleware, e *cacheEntry) (cla
 		}
 	}
 	switch {
-	case e.box != nil:
-		return e.box.clone(), nil, true
 	case e.claims != nil:
 		return c.clone(e.claims), nil, true
+	case m.newClaims == nil:
+		return e.box.clone(), nil, true
+	case e.box != nil:
+		claims, err := m.decodeEmbedded(e.box.clone(), e.payload)
+		return claims, err, true
 	}
 	claims = m.newClaims()
 	if json.Unmarshal(e.payload, claims) != nil {
@@ -301,8 +304,9 @@ func sameMaterial(a, b any) bool {
 
 // fill caches the result of a full verification that has passed.
 func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring, key *verifier, h *header,
-	cv *claimView, payload []byte, box *claimsBox, claims any) {
-	// claims is box for default claims, and otherwise of the claims type.
+	cv *claimView, payload []byte, box *claimsBox, claims any, rest []byte) {
+	// claims is box for default claims, and otherwise of the claims type;
+	// rest the members of a type embedding Claims that are not Claims'.
 	sec, leeway := m.now()
 	e := &cacheEntry{
 		token:  token,
@@ -326,10 +330,12 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 		e.hasFID = cv.hasFID
 	}
 	switch {
-	case box != nil:
+	case m.newClaims == nil:
 		e.box = box.clone()
 	case c.clone != nil:
 		e.claims = c.clone(claims)
+	case box != nil:
+		e.box, e.payload = box.clone(), rest
 	default:
 		e.payload = bytes.Clone(payload)
 	}

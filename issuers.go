@@ -582,7 +582,7 @@ func (s *issuerSet) verify(ctx context.Context, token string, cache *tokenCache,
 	}
 	pre.payload, pre.typeClaim = payload, s.base.typeClaim
 	var box *claimsBox
-	if s.base.newClaims == nil {
+	if s.base.fillsClaims() {
 		box = new(claimsBox)
 	}
 	var iss span

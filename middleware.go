@@ -24,6 +24,7 @@ type Middleware struct {
 	subjectOptional bool
 	extractors      []Extractor
 	newClaims       func() any
+	embedded        func(any) *Claims // see claims_type.go
 	errorHandler    ErrorHandler
 	onSuccess       func(*http.Request, any)
 	onFailure       func(*http.Request, error)
@@ -81,6 +82,7 @@ func New(opts ...Option) (*Middleware, error) {
 		subjectOptional: c.subjectOptional,
 		extractors:      append([]Extractor(nil), c.extractors...),
 		newClaims:       c.newClaims,
+		embedded:        c.embedded,
 		errorHandler:    c.errorHandler,
 		onSuccess:       c.onSuccess,
 		onFailure:       c.onFailure,

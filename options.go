@@ -54,7 +54,8 @@ type config struct {
 	tokenType         string
 	subjectOptional   bool
 	extractors        []Extractor
-	newClaims         func() any // nil: the default *Claims, filled while scanning
+	newClaims         func() any        // nil: the default *Claims, filled while scanning
+	embedded          func(any) *Claims // the Claims embedded in a WithClaimsType type that qualifies (claims_type.go); nil otherwise
 	realm             string
 	errorHandler      ErrorHandler
 	onSuccess         func(r *http.Request, claims any)
@@ -258,6 +259,7 @@ func WithExtractors(extractors ...Extractor) Option {
 func WithClaimsType[C any]() Option {
 	return func(c *config) {
 		c.newClaims = func() any { return new(C) }
+		c.embedded = embeddedClaimsFunc[C]()
 		c.cloneClaims = cloneFunc[C]()
 	}
 }

@@ -96,7 +96,7 @@ func (m *Middleware) verifyToken(ctx context.Context, token string, cache *token
 		return nil, errPayloadJSON
 	}
 	var box *claimsBox
-	if m.newClaims == nil {
+	if m.fillsClaims() {
 		box = new(claimsBox)
 	}
 	cv, err := scanClaims(payload, m.typeClaim, box)
@@ -117,9 +117,17 @@ func (m *Middleware) accept(ctx context.Context, token string, cache *tokenCache
 		return nil, err
 	}
 	var claims any
-	if box != nil {
+	var rest []byte // the members a claims type embedding Claims decodes
+	switch {
+	case m.newClaims == nil:
 		claims = box
-	} else {
+	case box != nil:
+		rest = otherMembers(payload)
+		var err error
+		if claims, err = m.decodeEmbedded(box, rest); err != nil {
+			return nil, err
+		}
+	default:
 		claims = m.newClaims()
 		// A copy: encoding/json would make the stack buffer escape.
 		if json.Unmarshal(bytes.Clone(payload), claims) != nil {
@@ -127,7 +135,7 @@ func (m *Middleware) accept(ctx context.Context, token string, cache *tokenCache
 		}
 	}
 	if cache != nil {
-		cache.fill(m, token, hash, kr, key, h, cv, payload, box, claims)
+		cache.fill(m, token, hash, kr, key, h, cv, payload, box, claims, rest)
 	}
 	if b := bindingFrom(ctx); b != nil {
 		b.set(cv, box.payloadText())
@@ -324,6 +332,11 @@ type claimsBox struct {
 	// claims and context take one allocation (see newClaimsContext).
 	ctx claimsContext
 }
+
+// fillsClaims reports whether the scan fills default claims: for the
+// default claims type, and for a [WithClaimsType] type that embeds them
+// (see claims_type.go).
+func (m *Middleware) fillsClaims() bool { return m.newClaims == nil || m.embedded != nil }
 
 // payloadText returns b.text, or "" for no box (custom claims).
 func (b *claimsBox) payloadText() string {

@@ -1,0 +1,87 @@
+package jwtguard
+
+import (
+	"encoding/json"
+	"slices"
+	"testing"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// TestClaimsNamesAreTheFieldsOfClaims: claimsNames lists exactly the
+// members encoding/json writes for a Claims with every field set.
+func TestClaimsNamesAreTheFieldsOfClaims(t *testing.T) {
+	b, err := json.Marshal(Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "i", Subject: "s", Audience: []string{"a"},
+		ExpiresAt: toDate(1), NotBefore: toDate(1), IssuedAt: toDate(1), ID: "j"},
+		Type: "t", Roles: []string{"r"}, Scope: "s", AuthTime: toDate(1)})
+	assert.NoError(t, err)
+	var m map[string]any
+	assert.NoError(t, json.Unmarshal(b, &m))
+	var names []string
+	for k := range m {
+		names = append(names, k)
+	}
+	want := slices.Clone(claimsNames[:])
+	slices.Sort(names)
+	slices.Sort(want)
+	assert.Equal(t, want, names)
+}
+
+// TestEmbeddedClaimsQualifies: which claims types take the fast path.
+func TestEmbeddedClaimsQualifies(t *testing.T) {
+	type (
+		plain struct {
+			Claims
+			Email string `json:"email"`
+			skip  int
+			Skip  int `json:"-"`
+		}
+		shadow struct {
+			Claims
+			Sub string `json:"sub"`
+		}
+		folded struct { // "ſcope" folds to "scope"
+			Claims
+			S string `json:"ſcope"`
+		}
+		untagged struct {
+			Claims
+			Scope int
+		}
+		tagged struct {
+			Claims `json:"c"`
+		}
+		twoEmbeds struct {
+			Claims
+			json.RawMessage
+		}
+		pointer  struct{ *Claims }
+		noClaims struct{ Email string }
+	)
+	assert.NotNil(t, embeddedClaimsFunc[plain]())
+	for name, f := range map[string]func(any) *Claims{
+		"shadow": embeddedClaimsFunc[shadow](), "folded": embeddedClaimsFunc[folded](),
+		"untagged": embeddedClaimsFunc[untagged](), "tagged": embeddedClaimsFunc[tagged](),
+		"two embeds": embeddedClaimsFunc[twoEmbeds](), "pointer": embeddedClaimsFunc[pointer](),
+		"no claims": embeddedClaimsFunc[noClaims](), "map": embeddedClaimsFunc[map[string]any](),
+	} {
+		assert.Nil(t, f, name)
+	}
+	var p plain
+	embeddedClaimsFunc[plain]()(&p).Subject = "s"
+	assert.Equal(t, "s", p.Subject)
+}
+
+// TestOtherMembers: the members that are not Claims' fields, as an object.
+func TestOtherMembers(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"sub":"a","exp":1}`:     "",
+		`{"email":"e","sub":"a"}`: `{"email":"e"}`,
+		` { "sub" : "a" , "email" : "e" , "x" : [1, {"y":null}] } `: `{"email" : "e","x" : [1, {"y":null}]}`,
+		`{"\u0073ub":"a","\u0065":1}`:                               `{"\u0065":1}`,
+	} {
+		assert.Equal(t, want, string(otherMembers([]byte(in))), in)
+	}
+}

@@ -1,0 +1,97 @@
+package jwtguard_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/jwtguard/jwtguard"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// Claims types whose fields change how encoding/json decodes the payload:
+// none of them may take the fast path of a type embedding Claims.
+type (
+	shadowingClaims struct { // its sub wins over the embedded one
+		jwtguard.Claims
+		Sub string `json:"sub"`
+	}
+	untaggedRolesClaims struct { // field name Roles matches "roles"
+		jwtguard.Claims
+		Roles []int
+	}
+	taggedEmbedClaims struct { // a tagged embedded struct is a named member
+		jwtguard.Claims `json:"claims"`
+		Email           string `json:"email"`
+	}
+	unmarshalerClaims struct {
+		jwtguard.Claims
+		Email string `json:"email"`
+	}
+)
+
+func (c *unmarshalerClaims) UnmarshalJSON(b []byte) error {
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	c.Email = fmt.Sprint(m["email"])
+	return nil
+}
+
+// TestClaimsTypeDecodesAsEncodingJSON: whatever the claims type, verified
+// claims are exactly what encoding/json decodes from the payload, with and
+// without the cache (a miss, then a hit), on the fast path for a type
+// embedding Claims and on the slow one otherwise.
+func TestClaimsTypeDecodesAsEncodingJSON(t *testing.T) {
+	payloads := map[string]string{
+		"registered only": minPayload(""),
+		"extra members":   minPayload(`,"email":"a@example.com","tenant":{"id":7,"tags":["x","y"]},"other":[1,{"a":null}]`),
+		"extras first":    fmt.Sprintf(`{"email":"first@example.com","exp":%d,"sub":"user-1","type":"access","roles":["a","b"]}`, expOK),
+		"white space": fmt.Sprintf(` { "email" : "w@example.com" , "exp" : %d ,
+			"sub":"user-1", "type":"access", "aud":["x","y"], "tenant": { "id" : 3 } } `, expOK),
+		"escaped names and values": minPayload(`,"\u0065mail":"e\u00e9@example.com","scope":"a b","iss":"https:\/\/issuer.test"`),
+		"case of an extra member":  minPayload(`,"EMAIL":"upper@example.com"`),
+		"dates and lists": minPayload(fmt.Sprintf(`,"nbf":%d,"iat":%d,"auth_time":1700000000.5,"roles":["r1","r2","r3"],"aud":"one","jti":"j-1"`,
+			expOK-7200, expOK-3600)),
+		"null extras":    minPayload(`,"email":null,"tenant":null`),
+		"nested unknown": minPayload(`,"cnf":{"x5t#S256":"abc"},"fid":"family"`),
+	}
+	types := map[string]struct {
+		opt    jwtguard.Option
+		decode func([]byte) (any, error)
+	}{
+		"embedding": {jwtguard.WithClaimsType[customClaims](), decodeInto[customClaims]},
+		"shadowing": {jwtguard.WithClaimsType[shadowingClaims](), decodeInto[shadowingClaims]},
+		"untagged":  {jwtguard.WithClaimsType[untaggedRolesClaims](), decodeInto[untaggedRolesClaims]},
+		"tagged":    {jwtguard.WithClaimsType[taggedEmbedClaims](), decodeInto[taggedEmbedClaims]},
+		"unmarshal": {jwtguard.WithClaimsType[unmarshalerClaims](), decodeInto[unmarshalerClaims]},
+	}
+	for tname, typ := range types {
+		for pname, payload := range payloads {
+			t.Run(tname+"/"+pname, func(t *testing.T) {
+				want, err := typ.decode([]byte(payload))
+				require.NoError(t, err)
+				token := rawTok(t, payload)
+				base := []jwtguard.Option{jwtguard.WithKey("HS256", secret256), jwtguard.WithClock(fixedClock), typ.opt,
+					jwtguard.WithInsecureNoRevocationCheck()}
+				plain, err := jwtguard.New(base...)
+				require.NoError(t, err)
+				cached, err := jwtguard.New(append(base, jwtguard.WithCache(8))...)
+				require.NoError(t, err)
+				for i, mw := range []*jwtguard.Middleware{plain, cached, cached} {
+					got, err := mw.Verify(t.Context(), token)
+					require.NoError(t, err, "call %d", i)
+					assert.Equal(t, want, got, "call %d", i)
+				}
+			})
+		}
+	}
+}
+
+// decodeInto decodes payload into a new *C with encoding/json.
+func decodeInto[C any](payload []byte) (any, error) {
+	c := new(C)
+	return c, json.Unmarshal(payload, c)
+}
