@@ -190,7 +190,7 @@ type cacheEntry struct {
 
 	box     *claimsBox // default claims, to copy (also into a type embedding them)
 	claims  any        // claims of a type with Clone, to copy
-	payload []byte     // the payload, to decode claims of another type again; with box, only the members that are not Claims'
+	payload []byte     // the payload, to decode claims of another type again
 }
 
 // set returns the slots of the set for hash h, and the set's index.
@@ -272,7 +272,7 @@ func (c *tokenCache) hit(ctx context.Context, m *Middleware, e *cacheEntry) (cla
 	case m.newClaims == nil:
 		return e.box.clone(), nil, true
 	case e.box != nil:
-		claims, err := m.decodeEmbedded(e.box.clone(), e.payload)
+		claims, err := m.decodeEmbedded(e.box.clone(), e.payload, e.box.text)
 		return claims, err, true
 	}
 	claims = m.newClaims()
@@ -304,9 +304,8 @@ func sameMaterial(a, b any) bool {
 
 // fill caches the result of a full verification that has passed.
 func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring, key *verifier, h *header,
-	cv *claimView, payload []byte, box *claimsBox, claims any, rest []byte) {
-	// claims is box for default claims, and otherwise of the claims type;
-	// rest the members of a type embedding Claims that are not Claims'.
+	cv *claimView, payload []byte, box *claimsBox, claims any) {
+	// claims is box for default claims, and otherwise of the claims type.
 	sec, leeway := m.now()
 	e := &cacheEntry{
 		token:  token,
@@ -334,8 +333,9 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 		e.box = box.clone()
 	case c.clone != nil:
 		e.claims = c.clone(claims)
-	case box != nil:
-		e.box, e.payload = box.clone(), rest
+	case box != nil: // a claims type embedding Claims
+		e.box, e.payload = box.clone(), bytes.Clone(payload)
+		e.box.text = box.text
 	default:
 		e.payload = bytes.Clone(payload)
 	}

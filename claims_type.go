@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -15,57 +16,248 @@ import (
 // json.Unmarshal of the whole payload would give: Claims' fields are filled
 // as encoding/json fills them, and the embedding type is used only when no
 // other field of it could take one of their names (encoding/json would give
-// it such a member instead) and it has no UnmarshalJSON of its own. Other
-// types are decoded from the whole payload with encoding/json.
+// it such a member instead) and it has no UnmarshalJSON of its own. When
+// the other fields are all simple (strings, bools, numbers, lists of
+// strings), the scanner sets them too, as encoding/json would, and
+// encoding/json is not called at all. Other types are decoded from the
+// whole payload with encoding/json.
 
 // claimsNames are the JSON names of the fields of [Claims].
 var claimsNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "roles", "scope", "auth_time"}
 
-// embeddedClaimsFunc returns a function giving the embedded [Claims] of a
-// *C, or nil when C does not qualify for the fast path: a struct with
-// Claims embedded at its top level, untagged, no other embedded field, no
-// other field that encoding/json could match to a name of claimsNames,
-// and no UnmarshalJSON or UnmarshalText method.
-func embeddedClaimsFunc[C any]() func(any) *Claims {
+// claimsLayout is how a [WithClaimsType] type that embeds [Claims] is
+// filled: Claims from the scan, and its other fields by fill when they are
+// all simple, by encoding/json otherwise.
+type claimsLayout struct {
+	index  int           // of the embedded Claims
+	fields []simpleField // the other fields encoding/json sets; nil when not simple
+}
+
+// simpleField is a field of a claims type that fill sets as encoding/json
+// would: a string, bool, integer, float or []string of an ASCII JSON name,
+// without the ",string" option or an unmarshaling method.
+type simpleField struct {
+	name  string
+	index int
+	kind  reflect.Kind // of the field; reflect.Slice for []string
+}
+
+// newClaimsLayout returns the layout of C, or nil when C does not qualify:
+// a struct with Claims embedded at its top level, untagged, no other
+// embedded field, no other field that encoding/json could match to a name
+// of claimsNames, and no UnmarshalJSON or UnmarshalText method.
+func newClaimsLayout[C any]() *claimsLayout {
 	t := reflect.TypeFor[C]()
-	if t.Kind() != reflect.Struct {
+	if t.Kind() != reflect.Struct || unmarshals(t) {
 		return nil
 	}
-	json := reflect.TypeFor[json.Unmarshaler]()
-	text := reflect.TypeFor[encoding.TextUnmarshaler]()
-	if pt := reflect.PointerTo(t); pt.Implements(json) || pt.Implements(text) {
-		return nil
-	}
-	index := -1
+	l := &claimsLayout{index: -1}
+	simple := true
 	for i := range t.NumField() {
 		f := t.Field(i)
-		tag := f.Tag.Get("json")
+		tag, hasTag := f.Tag.Lookup("json")
 		if f.Anonymous {
-			if f.Type != reflect.TypeFor[Claims]() || tag != "" || index >= 0 {
+			if f.Type != reflect.TypeFor[Claims]() || hasTag || l.index >= 0 {
 				return nil
 			}
-			index = i
+			l.index = i
 			continue
 		}
 		if !f.IsExported() || tag == "-" {
 			continue // encoding/json ignores it
 		}
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "" {
-			name = f.Name
-		}
+		name, opts, _ := strings.Cut(tag, ",")
 		for _, k := range claimsNames {
-			if strings.EqualFold(name, k) {
+			// The field name too: encoding/json uses it when the tag's
+			// name is not valid.
+			if strings.EqualFold(name, k) || strings.EqualFold(f.Name, k) {
 				return nil
 			}
 		}
+		if !validName(name) {
+			if name != "" {
+				simple = false // encoding/json's rules for the name apply
+			}
+			name = f.Name
+		}
+		if !simple || strings.Contains(opts, "string") || !validName(name) {
+			simple = false
+			continue
+		}
+		sf, ok := newSimpleField(f.Type, name, i)
+		if !ok {
+			simple = false
+			continue
+		}
+		for _, o := range l.fields {
+			if strings.EqualFold(o.name, name) {
+				simple = false // encoding/json's rules for conflicts apply
+			}
+		}
+		l.fields = append(l.fields, sf)
 	}
-	if index < 0 {
+	if l.index < 0 {
 		return nil
 	}
-	return func(v any) *Claims {
-		return reflect.ValueOf(v).Elem().Field(index).Addr().Interface().(*Claims)
+	if !simple {
+		l.fields = nil
+	} else if l.fields == nil {
+		l.fields = []simpleField{}
 	}
+	return l
+}
+
+// newSimpleField describes a field of type t for fill, if it is simple.
+func newSimpleField(t reflect.Type, name string, index int) (simpleField, bool) {
+	f := simpleField{name: name, index: index, kind: t.Kind()}
+	if unmarshals(t) {
+		return f, false
+	}
+	switch f.kind {
+	case reflect.String, reflect.Bool, reflect.Float32, reflect.Float64,
+		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return f, true
+	case reflect.Slice:
+		return f, t.Elem().Kind() == reflect.String && !unmarshals(t.Elem())
+	}
+	return f, false
+}
+
+// unmarshals reports whether t or *t has an UnmarshalJSON or UnmarshalText
+// method.
+func unmarshals(t reflect.Type) bool {
+	j, x := reflect.TypeFor[json.Unmarshaler](), reflect.TypeFor[encoding.TextUnmarshaler]()
+	pt := reflect.PointerTo(t)
+	return t.Implements(j) || t.Implements(x) || pt.Implements(j) || pt.Implements(x)
+}
+
+// validName reports whether a JSON name is plain ASCII that encoding/json
+// takes as it is: letters, digits, '_', '-' and '.'.
+func validName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// fill sets the fields of v (a C) from the members of payload, a JSON
+// object the strict scan accepted, that are not named in claimsNames,
+// exactly as encoding/json would; text is payload as a string, which
+// unescaped strings are cut from. It reports false, having perhaps set
+// some fields, when a member is not simple: a name with an escape, a
+// non-ASCII character, or matching a field only ignoring case; a value that
+// does not fit its field. Then encoding/json must decode them.
+func (l *claimsLayout) fill(v reflect.Value, payload []byte, text string) bool {
+	s := scanner{b: payload}
+	s.open()
+	for first := true; ; first = false {
+		key, done, _ := s.member(first)
+		if done {
+			return true
+		}
+		if key.escaped || !key.ascii {
+			return false
+		}
+		if isClaimsName(key) {
+			s.value(1)
+			continue
+		}
+		var f *simpleField
+		for i := range l.fields {
+			if string(key.b) == l.fields[i].name {
+				f = &l.fields[i]
+				break
+			}
+			if len(key.b) == len(l.fields[i].name) && asciiEqualFold(key.b, []byte(l.fields[i].name)) {
+				return false
+			}
+		}
+		if f == nil {
+			s.value(1) // no field: encoding/json ignores it
+			continue
+		}
+		if s.literal("null") {
+			continue // no change, as with encoding/json: v is new
+		}
+		if !f.set(v.Field(f.index), &s, text) {
+			return false
+		}
+	}
+}
+
+// set reads the value at s into fv.
+func (f *simpleField) set(fv reflect.Value, s *scanner, text string) bool {
+	switch f.kind {
+	case reflect.String:
+		str, ok := s.str()
+		if !ok {
+			return false
+		}
+		fv.SetString(str.in(text))
+	case reflect.Bool:
+		switch {
+		case s.literal("true"):
+			fv.SetBool(true)
+		case s.literal("false"):
+			fv.SetBool(false)
+		default:
+			return false
+		}
+	case reflect.Slice:
+		var list []string
+		list, ok := s.stringArray(text, nil)
+		if !ok {
+			return false
+		}
+		if list == nil {
+			list = []string{} // [] decodes to an empty slice
+		}
+		l := reflect.MakeSlice(fv.Type(), len(list), len(list))
+		for i, e := range list {
+			l.Index(i).SetString(e)
+		}
+		fv.Set(l)
+	default:
+		num, ok := s.number()
+		if !ok {
+			return false
+		}
+		return setNumber(fv, num)
+	}
+	return true
+}
+
+// setNumber sets fv to the JSON number num as encoding/json would, or
+// reports false where it would fail.
+func setNumber(fv reflect.Value, num []byte) bool {
+	switch fv.Kind() {
+	case reflect.Float32, reflect.Float64:
+		n, err := strconv.ParseFloat(string(num), fv.Type().Bits())
+		if err != nil || fv.OverflowFloat(n) {
+			return false
+		}
+		fv.SetFloat(n)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		n, err := strconv.ParseUint(string(num), 10, 64)
+		if err != nil || fv.OverflowUint(n) {
+			return false
+		}
+		fv.SetUint(n)
+	default:
+		n, err := strconv.ParseInt(string(num), 10, 64)
+		if err != nil || fv.OverflowInt(n) {
+			return false
+		}
+		fv.SetInt(n)
+	}
+	return true
 }
 
 // otherMembers returns the members of payload, a JSON object the strict
@@ -109,12 +301,24 @@ func isClaimsName(key span) bool {
 }
 
 // decodeEmbedded returns a new claims value of m's [WithClaimsType] type
-// with the default claims of box in its embedded [Claims] and the members
-// of rest (from otherMembers) decoded into it by encoding/json.
-func (m *Middleware) decodeEmbedded(box *claimsBox, rest []byte) (any, error) {
+// with the default claims of box in its embedded [Claims] and the other
+// members of payload (text as a string) in its other fields: set by fill
+// when they are simple, else decoded by encoding/json.
+func (m *Middleware) decodeEmbedded(box *claimsBox, payload []byte, text string) (any, error) {
 	claims := m.newClaims()
-	*m.embedded(claims) = box.c
-	if rest != nil && json.Unmarshal(rest, claims) != nil {
+	v := reflect.ValueOf(claims).Elem()
+	embedded := v.Field(m.layout.index)
+	embedded.Set(reflect.ValueOf(&box.c).Elem())
+	if m.layout.fields != nil && m.layout.fill(v, payload, text) {
+		return claims, nil
+	}
+	rest := otherMembers(payload)
+	if rest == nil {
+		return claims, nil
+	}
+	v.SetZero() // fill may have set some fields
+	embedded.Set(reflect.ValueOf(&box.c).Elem())
+	if json.Unmarshal(rest, claims) != nil {
 		return nil, errClaimsDecode
 	}
 	return claims, nil

@@ -60,18 +60,32 @@ func TestEmbeddedClaimsQualifies(t *testing.T) {
 		pointer  struct{ *Claims }
 		noClaims struct{ Email string }
 	)
-	assert.NotNil(t, embeddedClaimsFunc[plain]())
-	for name, f := range map[string]func(any) *Claims{
-		"shadow": embeddedClaimsFunc[shadow](), "folded": embeddedClaimsFunc[folded](),
-		"untagged": embeddedClaimsFunc[untagged](), "tagged": embeddedClaimsFunc[tagged](),
-		"two embeds": embeddedClaimsFunc[twoEmbeds](), "pointer": embeddedClaimsFunc[pointer](),
-		"no claims": embeddedClaimsFunc[noClaims](), "map": embeddedClaimsFunc[map[string]any](),
+	type (
+		nested struct {
+			Claims
+			Tenant struct{ ID int }
+		}
+		stringOpt struct {
+			Claims
+			N int `json:"n,string"`
+		}
+		badTag struct { // an invalid tag name: encoding/json uses Sub
+			Claims
+			Sub string `json:"s b\\"`
+		}
+	)
+	assert.NotNil(t, newClaimsLayout[plain]().fields, "plain: the scanner sets every field")
+	assert.Nil(t, newClaimsLayout[nested]().fields, "a struct field: encoding/json decodes the other members")
+	assert.Nil(t, newClaimsLayout[stringOpt]().fields, "the string option: encoding/json decodes the other members")
+	assert.Nil(t, newClaimsLayout[badTag](), "badTag")
+	for name, f := range map[string]*claimsLayout{
+		"shadow": newClaimsLayout[shadow](), "folded": newClaimsLayout[folded](),
+		"untagged": newClaimsLayout[untagged](), "tagged": newClaimsLayout[tagged](),
+		"two embeds": newClaimsLayout[twoEmbeds](), "pointer": newClaimsLayout[pointer](),
+		"no claims": newClaimsLayout[noClaims](), "map": newClaimsLayout[map[string]any](),
 	} {
 		assert.Nil(t, f, name)
 	}
-	var p plain
-	embeddedClaimsFunc[plain]()(&p).Subject = "s"
-	assert.Equal(t, "s", p.Subject)
 }
 
 // TestOtherMembers: the members that are not Claims' fields, as an object.

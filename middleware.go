@@ -24,7 +24,7 @@ type Middleware struct {
 	subjectOptional bool
 	extractors      []Extractor
 	newClaims       func() any
-	embedded        func(any) *Claims // see claims_type.go
+	layout          *claimsLayout // of a WithClaimsType type embedding Claims; nil otherwise
 	errorHandler    ErrorHandler
 	onSuccess       func(*http.Request, any)
 	onFailure       func(*http.Request, error)
@@ -82,7 +82,7 @@ func New(opts ...Option) (*Middleware, error) {
 		subjectOptional: c.subjectOptional,
 		extractors:      append([]Extractor(nil), c.extractors...),
 		newClaims:       c.newClaims,
-		embedded:        c.embedded,
+		layout:          c.layout,
 		errorHandler:    c.errorHandler,
 		onSuccess:       c.onSuccess,
 		onFailure:       c.onFailure,

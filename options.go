@@ -54,8 +54,8 @@ type config struct {
 	tokenType         string
 	subjectOptional   bool
 	extractors        []Extractor
-	newClaims         func() any        // nil: the default *Claims, filled while scanning
-	embedded          func(any) *Claims // the Claims embedded in a WithClaimsType type that qualifies (claims_type.go); nil otherwise
+	newClaims         func() any    // nil: the default *Claims, filled while scanning
+	layout            *claimsLayout // of a WithClaimsType type embedding Claims (claims_type.go); nil otherwise
 	realm             string
 	errorHandler      ErrorHandler
 	onSuccess         func(r *http.Request, claims any)
@@ -259,7 +259,7 @@ func WithExtractors(extractors ...Extractor) Option {
 func WithClaimsType[C any]() Option {
 	return func(c *config) {
 		c.newClaims = func() any { return new(C) }
-		c.embedded = embeddedClaimsFunc[C]()
+		c.layout = newClaimsLayout[C]()
 		c.cloneClaims = cloneFunc[C]()
 	}
 }

@@ -117,14 +117,12 @@ func (m *Middleware) accept(ctx context.Context, token string, cache *tokenCache
 		return nil, err
 	}
 	var claims any
-	var rest []byte // the members a claims type embedding Claims decodes
 	switch {
 	case m.newClaims == nil:
 		claims = box
 	case box != nil:
-		rest = otherMembers(payload)
 		var err error
-		if claims, err = m.decodeEmbedded(box, rest); err != nil {
+		if claims, err = m.decodeEmbedded(box, payload, box.text); err != nil {
 			return nil, err
 		}
 	default:
@@ -135,7 +133,7 @@ func (m *Middleware) accept(ctx context.Context, token string, cache *tokenCache
 		}
 	}
 	if cache != nil {
-		cache.fill(m, token, hash, kr, key, h, cv, payload, box, claims, rest)
+		cache.fill(m, token, hash, kr, key, h, cv, payload, box, claims)
 	}
 	if b := bindingFrom(ctx); b != nil {
 		b.set(cv, box.payloadText())
@@ -336,7 +334,7 @@ type claimsBox struct {
 // fillsClaims reports whether the scan fills default claims: for the
 // default claims type, and for a [WithClaimsType] type that embeds them
 // (see claims_type.go).
-func (m *Middleware) fillsClaims() bool { return m.newClaims == nil || m.embedded != nil }
+func (m *Middleware) fillsClaims() bool { return m.newClaims == nil || m.layout != nil }
 
 // payloadText returns b.text, or "" for no box (custom claims).
 func (b *claimsBox) payloadText() string {
