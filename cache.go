@@ -272,14 +272,14 @@ func (c *tokenCache) hit(ctx context.Context, m *Middleware, e *cacheEntry) (cla
 	case m.newClaims == nil:
 		return e.box.clone(), nil, true
 	case e.box != nil:
-		claims, err := m.decodeEmbedded(e.box.clone(), e.payload, e.box.text)
+		claims, err := m.decodeEmbedded(e.box.clone(), e.payload, e.box.text, nil)
 		return claims, err, true
 	}
-	claims = m.newClaims()
-	if json.Unmarshal(e.payload, claims) != nil {
+	r := m.newResult()
+	if json.Unmarshal(e.payload, r.claimsValue()) != nil {
 		return nil, errClaimsDecode, true // cannot happen: it decoded before
 	}
-	return claims, nil, true
+	return r, nil, true
 }
 
 // keyIn reports whether kr still has the key e was verified with: the key
@@ -332,7 +332,7 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 	case m.newClaims == nil:
 		e.box = box.clone()
 	case c.clone != nil:
-		e.claims = c.clone(claims)
+		e.claims = c.clone(claimsOf(claims))
 	case box != nil: // a claims type embedding Claims
 		e.box, e.payload = box.clone(), bytes.Clone(payload)
 		e.box.text = box.text

@@ -150,46 +150,65 @@ func validName(name string) bool {
 // fill sets the fields of v (a C) from the members of payload, a JSON
 // object the strict scan accepted, that are not named in claimsNames,
 // exactly as encoding/json would; text is payload as a string, which
-// unescaped strings are cut from. It reports false, having perhaps set
-// some fields, when a member is not simple: a name with an escape, a
+// unescaped strings are cut from. cv, when not nil, is the scan's view,
+// which says where those members are. fill reports false, having perhaps
+// set some fields, when a member is not simple: a name with an escape, a
 // non-ASCII character, or matching a field only ignoring case; a value that
 // does not fit its field. Then encoding/json must decode them.
-func (l *claimsLayout) fill(v reflect.Value, payload []byte, text string) bool {
+func (l *claimsLayout) fill(v reflect.Value, payload []byte, text string, cv *claimView) bool {
 	s := scanner{b: payload}
+	if cv != nil && cv.nOthers <= len(cv.others) {
+		for _, off := range cv.others[:cv.nOthers] {
+			s.i = int(off)
+			key, _ := s.str()
+			s.skipSpace()
+			s.i++ // ':'
+			s.skipSpace()
+			if !l.fillMember(v, &s, key, text) {
+				return false
+			}
+		}
+		return true
+	}
 	s.open()
 	for first := true; ; first = false {
 		key, done, _ := s.member(first)
 		if done {
 			return true
 		}
-		if key.escaped || !key.ascii {
-			return false
-		}
 		if isClaimsName(key) {
 			s.value(1)
 			continue
 		}
-		var f *simpleField
-		for i := range l.fields {
-			if string(key.b) == l.fields[i].name {
-				f = &l.fields[i]
-				break
-			}
-			if len(key.b) == len(l.fields[i].name) && asciiEqualFold(key.b, []byte(l.fields[i].name)) {
-				return false
-			}
-		}
-		if f == nil {
-			s.value(1) // no field: encoding/json ignores it
-			continue
-		}
-		if s.literal("null") {
-			continue // no change, as with encoding/json: v is new
-		}
-		if !f.set(v.Field(f.index), &s, text) {
+		if !l.fillMember(v, &s, key, text) {
 			return false
 		}
 	}
+}
+
+// fillMember sets the field of v that the member named key, whose value is
+// at s, goes to, and moves s past the value.
+func (l *claimsLayout) fillMember(v reflect.Value, s *scanner, key span, text string) bool {
+	if key.escaped || !key.ascii {
+		return false
+	}
+	var f *simpleField
+	for i := range l.fields {
+		if string(key.b) == l.fields[i].name {
+			f = &l.fields[i]
+			break
+		}
+		if len(key.b) == len(l.fields[i].name) && asciiEqualFold(key.b, []byte(l.fields[i].name)) {
+			return false
+		}
+	}
+	if f == nil {
+		return s.value(1) // no field: encoding/json ignores it
+	}
+	if s.literal("null") {
+		return true // no change, as with encoding/json: v is new
+	}
+	return f.set(v.Field(f.index), s, text)
 }
 
 // set reads the value at s into fv.
@@ -300,26 +319,49 @@ func isClaimsName(key span) bool {
 	return false
 }
 
-// decodeEmbedded returns a new claims value of m's [WithClaimsType] type
-// with the default claims of box in its embedded [Claims] and the other
-// members of payload (text as a string) in its other fields: set by fill
-// when they are simple, else decoded by encoding/json.
-func (m *Middleware) decodeEmbedded(box *claimsBox, payload []byte, text string) (any, error) {
-	claims := m.newClaims()
+// decodeEmbedded returns the verification result of m's [WithClaimsType]
+// type: a new value with the default claims of box in its embedded
+// [Claims] and the other members of payload (text as a string; cv the
+// scan's view, or nil) in its other fields: set by fill when they are
+// simple, else decoded by encoding/json.
+func (m *Middleware) decodeEmbedded(box *claimsBox, payload []byte, text string, cv *claimView) (any, error) {
+	r := m.newResult()
+	claims := r.claimsValue()
 	v := reflect.ValueOf(claims).Elem()
 	embedded := v.Field(m.layout.index)
 	embedded.Set(reflect.ValueOf(&box.c).Elem())
-	if m.layout.fields != nil && m.layout.fill(v, payload, text) {
-		return claims, nil
+	if m.layout.fields != nil && m.layout.fill(v, payload, text, cv) {
+		return r, nil
 	}
 	rest := otherMembers(payload)
 	if rest == nil {
-		return claims, nil
+		return r, nil
 	}
 	v.SetZero() // fill may have set some fields
 	embedded.Set(reflect.ValueOf(&box.c).Elem())
 	if json.Unmarshal(rest, claims) != nil {
 		return nil, errClaimsDecode
 	}
-	return claims, nil
+	return r, nil
 }
+
+// result is a verification's result that holds its claims together with
+// the context that will carry them, so that both take one allocation: a
+// *claimsBox for the default claims, a *customResult[C] for a
+// [WithClaimsType] type.
+type result interface {
+	claimsValue() any              // *Claims or *C
+	claimsContext() *claimsContext // unused until the claims go in a context
+}
+
+func (b *claimsBox) claimsValue() any              { return &b.c }
+func (b *claimsBox) claimsContext() *claimsContext { return &b.ctx }
+
+// customResult holds claims of a [WithClaimsType] type C.
+type customResult[C any] struct {
+	ctx claimsContext
+	c   C
+}
+
+func (r *customResult[C]) claimsValue() any              { return &r.c }
+func (r *customResult[C]) claimsContext() *claimsContext { return &r.ctx }

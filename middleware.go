@@ -24,6 +24,7 @@ type Middleware struct {
 	subjectOptional bool
 	extractors      []Extractor
 	newClaims       func() any
+	newResult       func() result // claims of the WithClaimsType type, with a context
 	layout          *claimsLayout // of a WithClaimsType type embedding Claims; nil otherwise
 	errorHandler    ErrorHandler
 	onSuccess       func(*http.Request, any)
@@ -82,6 +83,7 @@ func New(opts ...Option) (*Middleware, error) {
 		subjectOptional: c.subjectOptional,
 		extractors:      append([]Extractor(nil), c.extractors...),
 		newClaims:       c.newClaims,
+		newResult:       c.newResult,
 		layout:          c.layout,
 		errorHandler:    c.errorHandler,
 		onSuccess:       c.onSuccess,

@@ -55,6 +55,7 @@ type config struct {
 	subjectOptional   bool
 	extractors        []Extractor
 	newClaims         func() any    // nil: the default *Claims, filled while scanning
+	newResult         func() result // a *customResult[C] of the WithClaimsType type
 	layout            *claimsLayout // of a WithClaimsType type embedding Claims (claims_type.go); nil otherwise
 	realm             string
 	errorHandler      ErrorHandler
@@ -259,6 +260,7 @@ func WithExtractors(extractors ...Extractor) Option {
 func WithClaimsType[C any]() Option {
 	return func(c *config) {
 		c.newClaims = func() any { return new(C) }
+		c.newResult = func() result { return new(customResult[C]) }
 		c.layout = newClaimsLayout[C]()
 		c.cloneClaims = cloneFunc[C]()
 	}

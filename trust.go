@@ -28,12 +28,13 @@ type claimsContext struct {
 	by     *Middleware
 }
 
-// claimsOf returns the claims of a verification's result: default claims
-// travel in their *claimsBox, which also holds the context that will carry
-// them; claims of a [WithClaimsType] type are the result itself.
+// claimsOf returns the claims of a verification's result: claims travel
+// in a result (a *claimsBox, a *customResult), which also holds the
+// context that will carry them, or on their own (a copy made by a claims
+// type's Clone method).
 func claimsOf(v any) any {
-	if b, ok := v.(*claimsBox); ok {
-		return &b.c
+	if r, ok := v.(result); ok {
+		return r.claimsValue()
 	}
 	return v
 }
@@ -43,8 +44,8 @@ func claimsOf(v any) any {
 // holds: claims and context take one allocation.
 func (m *Middleware) newClaimsContext(parent context.Context, v any) *claimsContext {
 	var c *claimsContext
-	if b, ok := v.(*claimsBox); ok {
-		c = &b.ctx
+	if r, ok := v.(result); ok {
+		c = r.claimsContext()
 	} else {
 		c = new(claimsContext)
 	}

@@ -122,13 +122,14 @@ func (m *Middleware) accept(ctx context.Context, token string, cache *tokenCache
 		claims = box
 	case box != nil:
 		var err error
-		if claims, err = m.decodeEmbedded(box, payload, box.text); err != nil {
+		if claims, err = m.decodeEmbedded(box, payload, box.text, cv); err != nil {
 			return nil, err
 		}
 	default:
-		claims = m.newClaims()
+		r := m.newResult()
+		claims = r
 		// A copy: encoding/json would make the stack buffer escape.
-		if json.Unmarshal(bytes.Clone(payload), claims) != nil {
+		if json.Unmarshal(bytes.Clone(payload), r.claimsValue()) != nil {
 			return nil, errClaimsDecode
 		}
 	}
@@ -307,6 +308,20 @@ type claimView struct {
 	hasCnf, hasJKT         bool
 	sub                    span // for the revocation store: the subject's revocation
 	hasSub                 bool // sub is present and not empty
+
+	// others are where the members that are not claims of [Claims] start
+	// (their names' opening quotes), for a claims type embedding Claims;
+	// nOthers counts them all, and may exceed len(others).
+	others  [8]int32
+	nOthers int
+}
+
+// other records a member at off that is not a claim of [Claims].
+func (cv *claimView) other(off int) {
+	if cv.nOthers < len(cv.others) {
+		cv.others[cv.nOthers] = int32(off)
+	}
+	cv.nOthers++
 }
 
 // knownNames are the claim names whose value types the middleware fixes:
@@ -397,6 +412,9 @@ func scanClaims(payload []byte, typeClaim string, dst *claimsBox) (claimView, er
 			name = key.text()
 		}
 		if name == typeClaim {
+			if name != "type" {
+				cv.other(key.off - 1)
+			}
 			cv.typ, ok = s.str()
 			cv.hasType = true
 			if !ok {
@@ -445,9 +463,11 @@ func scanClaims(payload []byte, typeClaim string, dst *claimsBox) (claimView, er
 				dst.c.ID = cv.jti.in(text)
 			}
 		case "fid":
+			cv.other(key.off - 1)
 			cv.fid, ok = s.str()
 			cv.hasFID = true
 		case "cnf":
+			cv.other(key.off - 1)
 			cv.jkt, cv.hasJKT, ok = s.confirmation()
 			cv.hasCnf = true
 		case "sub", "type", "scope":
@@ -480,6 +500,7 @@ func scanClaims(payload []byte, typeClaim string, dst *claimsBox) (claimView, er
 				}
 			}
 		default:
+			cv.other(key.off - 1)
 			if ambiguous(name, typeClaim) || !s.value(1) {
 				return cv, errPayloadJSON
 			}
