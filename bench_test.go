@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,48 @@ func BenchmarkClaimsType(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkCacheMemory fills a cache with 100,000 distinct realistic
+// tokens (476 bytes, as benchToken) that nothing else keeps, and reports
+// the live heap it then holds per entry (B/entry, slots included) and the
+// token size (B/token). It runs the fill once, whatever b.N.
+func BenchmarkCacheMemory(b *testing.B) {
+	const n = 100_000
+	now := time.Now()
+	mint := func(i int) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
+			"sub": "user-1234567890", "iss": benchIss, "aud": []string{benchAud},
+			"exp": now.Add(time.Hour).Unix(), "iat": now.Unix(), "nbf": now.Unix(),
+			"jti": fmt.Sprintf("6c1b8f0e-7a52-4d4e-9d1c-%012d", i), "type": "access",
+			"roles": []string{"orders:read", "orders:write"}, "email": "user@example.com",
+		}).SignedString(benchSecret)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return tok
+	}
+	size := len(mint(0))
+	for b.Loop() {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		mw, err := jwtguard.New(jwtguard.WithKey("HS256", benchSecret), jwtguard.WithIssuer(benchIss),
+			jwtguard.WithAudience(benchAud), jwtguard.WithCache(2*n))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range n {
+			if _, err := mw.Verify(b.Context(), mint(i)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		entries := mw.CacheStats().Entries
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(entries), "B/entry")
+		b.ReportMetric(float64(size), "B/token")
+		runtime.KeepAlive(mw)
 	}
 }
