@@ -257,6 +257,14 @@ func WithExtractors(extractors ...Extractor) Option {
 // [Middleware.RequireScope] and [Middleware.RequireRole]. The decisions of
 // the middleware never depend on C: exp, nbf, iat, iss, aud and the type are
 // read from the token itself.
+//
+// The claims are what encoding/json's Unmarshal of the payload into a new C
+// gives. A struct that embeds Claims (untagged) and has no field taking
+// one of Claims' JSON names nor an UnmarshalJSON method is filled faster:
+// the embedded Claims by the strict scan that reads them anyway, and its
+// other fields by encoding/json from the other members only, or, when they
+// are all strings, bools, numbers or lists of strings (no ",string"
+// option), by the scan too, without encoding/json.
 func WithClaimsType[C any]() Option {
 	return func(c *config) {
 		c.newClaims = func() any { return new(C) }
