@@ -121,7 +121,10 @@ func New(opts ...Option) (*Middleware, error) {
 // or [ErrUnavailable] when the store fails).
 func (m *Middleware) Check(r *http.Request) (any, error) {
 	v, _, err := m.check(r)
-	return claimsOf(v), err
+	if err != nil {
+		return nil, err
+	}
+	return claimsOf(v), nil
 }
 
 // check is [Middleware.Check] that also returns the thumbprint of the key
@@ -148,7 +151,10 @@ func (m *Middleware) check(r *http.Request) (any, string, error) {
 // extraction. With [WithDPoP] it takes token as a bearer token.
 func (m *Middleware) Verify(ctx context.Context, token string) (any, error) {
 	v, err := m.verifyResult(ctx, token)
-	return claimsOf(v), err
+	if err != nil {
+		return nil, err
+	}
+	return claimsOf(v), nil
 }
 
 // verifyResult is [Middleware.Verify] returning verify's result: default
