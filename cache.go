@@ -191,9 +191,9 @@ type cacheEntry struct {
 	hasFID             bool
 	binding            binding // the cnf claim, for DPoP
 
-	box     *claimsBox // default claims, to copy (also into a type embedding them)
-	claims  any        // claims of a type with Clone, to copy
-	payload []byte     // the payload, to decode claims of another type again
+	box     *claimsData // default claims, to copy (also into a type embedding them)
+	claims  any         // claims of a type with Clone, to copy
+	payload []byte      // the payload, to decode claims of another type again
 }
 
 // set returns the slots of the set for hash h, and the set's index.
@@ -275,7 +275,7 @@ func (c *tokenCache) hit(ctx context.Context, m *Middleware, e *cacheEntry) (cla
 	case m.newClaims == nil:
 		return e.box.clone(), nil, true
 	case e.box != nil:
-		claims, err := m.decodeEmbedded(e.box.clone(), e.payload, e.box.text, nil)
+		claims, err := m.decodeEmbedded(e.box.keepCopy(), e.payload, e.box.text, nil)
 		return claims, err, true
 	}
 	r := m.newResult()
@@ -333,11 +333,11 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 	}
 	switch {
 	case m.newClaims == nil:
-		e.box = box.clone()
+		e.box = box.keepCopy()
 	case c.clone != nil:
 		e.claims = c.clone(claimsOf(claims))
 	case box != nil: // a claims type embedding Claims
-		e.box, e.payload = box.clone(), bytes.Clone(payload)
+		e.box, e.payload = box.keepCopy(), bytes.Clone(payload)
 		e.box.text = box.text
 	default:
 		e.payload = bytes.Clone(payload)
@@ -387,9 +387,26 @@ func (c *tokenCache) remove(e *cacheEntry) {
 	}
 }
 
-// clone returns a copy of b that shares nothing mutable with it.
-func (b *claimsBox) clone() *claimsBox {
-	n := &claimsBox{c: b.c}
+// clone returns a copy of b for a request, which shares nothing mutable
+// with it.
+func (b *claimsData) clone() *claimsBox {
+	n := new(claimsBox)
+	b.copyTo(&n.claimsData)
+	return n
+}
+
+// keepCopy returns a copy of b for a cache entry, which shares nothing
+// mutable with it; without text.
+func (b *claimsData) keepCopy() *claimsData {
+	n := new(claimsData)
+	b.copyTo(n)
+	return n
+}
+
+// copyTo makes n, new, a copy of b's claims that shares nothing mutable
+// with them.
+func (b *claimsData) copyTo(n *claimsData) {
+	n.c = b.c
 	for i, d := range [...]**jwt.NumericDate{&n.c.ExpiresAt, &n.c.NotBefore, &n.c.IssuedAt, &n.c.AuthTime} {
 		if *d != nil {
 			n.dates[i] = **d
@@ -398,11 +415,10 @@ func (b *claimsBox) clone() *claimsBox {
 	}
 	n.c.Roles = n.copyList(b.c.Roles)
 	n.c.Audience = n.copyList(b.c.Audience)
-	return n
 }
 
-// copyList copies l into n's storage when it fits; nil stays nil.
-func (b *claimsBox) copyList(l []string) []string {
+// copyList copies l into b's storage when it fits; nil stays nil.
+func (b *claimsData) copyList(l []string) []string {
 	if l == nil {
 		return nil
 	}

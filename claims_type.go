@@ -324,7 +324,7 @@ func isClaimsName(key span) bool {
 // [Claims] and the other members of payload (text as a string; cv the
 // scan's view, or nil) in its other fields: set by fill when they are
 // simple, else decoded by encoding/json.
-func (m *Middleware) decodeEmbedded(box *claimsBox, payload []byte, text string, cv *claimView) (any, error) {
+func (m *Middleware) decodeEmbedded(box *claimsData, payload []byte, text string, cv *claimView) (any, error) {
 	r := m.newResult()
 	claims := r.claimsValue()
 	v := reflect.ValueOf(claims).Elem()

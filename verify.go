@@ -122,7 +122,7 @@ func (m *Middleware) accept(ctx context.Context, token string, cache *tokenCache
 		claims = box
 	case box != nil:
 		var err error
-		if claims, err = m.decodeEmbedded(box, payload, box.text, cv); err != nil {
+		if claims, err = m.decodeEmbedded(&box.claimsData, payload, box.text, cv); err != nil {
 			return nil, err
 		}
 	default:
@@ -330,19 +330,23 @@ func (cv *claimView) other(off int) {
 // is refused, since encoding/json would decode it into the same field.
 var knownNames = [...]string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "type", "roles", "scope", "fid", "cnf", "auth_time"}
 
-// claimsBox holds default claims together with the storage of their dates
-// and of short roles and aud lists, so that they take one allocation. The
-// lists' capacities end at their lengths: appending to one never writes
-// into the other.
-type claimsBox struct {
+// claimsData holds default claims together with the storage of their
+// dates and of short roles and aud lists, so that they take one
+// allocation. The lists' capacities end at their lengths: appending to one
+// never writes into the other.
+type claimsData struct {
 	c     Claims
 	dates [4]jwt.NumericDate
 	strs  [4]string
 	used  int    // strs taken
 	text  string // the payload as a string: the claims' strings are cut from it
+}
 
-	// ctx is the request context that will carry c, so that a request's
-	// claims and context take one allocation (see newClaimsContext).
+// claimsBox is claimsData for a request: with the context that will carry
+// its claims, so that claims and context take one allocation (see
+// newClaimsContext). A cache entry keeps a claimsData, without a context.
+type claimsBox struct {
+	claimsData
 	ctx claimsContext
 }
 
@@ -360,7 +364,7 @@ func (b *claimsBox) payloadText() string {
 }
 
 // date stores seconds in dates[i] and returns it, as toDate would.
-func (b *claimsBox) date(i int, seconds float64) *jwt.NumericDate {
+func (b *claimsData) date(i int, seconds float64) *jwt.NumericDate {
 	whole, frac := math.Modf(seconds)
 	b.dates[i] = jwt.NumericDate{Time: time.Unix(int64(whole), int64(frac*1e9)).Truncate(jwt.TimePrecision)}
 	return &b.dates[i]
@@ -368,11 +372,11 @@ func (b *claimsBox) date(i int, seconds float64) *jwt.NumericDate {
 
 // list returns an empty slice for a list of strings, backed by what is left
 // of strs.
-func (b *claimsBox) list() []string { return b.strs[b.used:b.used:len(b.strs)] }
+func (b *claimsData) list() []string { return b.strs[b.used:b.used:len(b.strs)] }
 
 // keep caps a list made from b.list and, if it still lives in strs, marks
 // its storage taken.
-func (b *claimsBox) keep(l []string) []string {
+func (b *claimsData) keep(l []string) []string {
 	l = l[:len(l):len(l)]
 	if len(l) > 0 && b.used+len(l) <= len(b.strs) && &l[0] == &b.strs[b.used] {
 		b.used += len(l)
