@@ -257,20 +257,24 @@ type benchClaims struct {
 // chain into the default *Claims (claims=default), into a type embedding
 // Claims (claims=embedding, decoded by the scan plus encoding/json for the
 // other members), and into a map (claims=map, encoding/json for the whole
-// payload). Compare with: benchstat -col /claims.
+// payload), and the first two with the cache, the token repeated
+// (-cached). Compare with: benchstat -col /claims.
 func BenchmarkClaimsType(b *testing.B) {
 	tok := benchToken(b)
 	for _, tc := range []struct {
-		name string
-		opt  jwtguard.Option
+		name  string
+		opt   jwtguard.Option
+		cache jwtguard.Option
 	}{
-		{"default", nil},
-		{"embedding", jwtguard.WithClaimsType[benchClaims]()},
-		{"map", jwtguard.WithClaimsType[jwt.MapClaims]()},
+		{"default", nil, nil},
+		{"embedding", jwtguard.WithClaimsType[benchClaims](), nil},
+		{"map", jwtguard.WithClaimsType[jwt.MapClaims](), nil},
+		{"default-cached", nil, jwtguard.WithCache(1024)},
+		{"embedding-cached", jwtguard.WithClaimsType[benchClaims](), jwtguard.WithCache(1024)},
 	} {
 		b.Run("claims="+tc.name, func(b *testing.B) {
 			mw, err := jwtguard.New(jwtguard.WithKey("HS256", benchSecret), jwtguard.WithIssuer(benchIss),
-				jwtguard.WithAudience(benchAud), tc.opt)
+				jwtguard.WithAudience(benchAud), tc.opt, tc.cache)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -193,7 +193,7 @@ type cacheEntry struct {
 
 	box     *claimsData // default claims, to copy (also into a type embedding them)
 	claims  any         // claims of a type with Clone, to copy
-	payload []byte      // the payload, to decode claims of another type again
+	payload []byte      // the payload, to decode claims of another type again; for a type embedding Claims, its other members (box.text too)
 }
 
 // set returns the slots of the set for hash h, and the set's index.
@@ -336,9 +336,13 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 		e.box = box.keepCopy()
 	case c.clone != nil:
 		e.claims = c.clone(claimsOf(claims))
-	case box != nil: // a claims type embedding Claims
-		e.box, e.payload = box.keepCopy(), bytes.Clone(payload)
-		e.box.text = box.text
+	case box != nil: // a claims type embedding Claims: keep only the other members
+		rest := otherMembers(payload)
+		if rest == nil {
+			rest = []byte("{}")
+		}
+		e.box, e.payload = box.keepCopy(), rest
+		e.box.text = string(rest)
 	default:
 		e.payload = bytes.Clone(payload)
 	}
