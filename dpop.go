@@ -438,40 +438,11 @@ func replayID(jkt, jti string) string {
 	return base64.RawURLEncoding.EncodeToString(h.Sum(sum[:0])[:16])
 }
 
-// dpopAuthorization reads "Authorization: DPoP <token>": the scheme in any
-// case, one or more spaces, surrounding white space ignored. Another scheme
-// is no token; two Authorization headers, the scheme without a token or a
-// token with a space inside are malformed.
-func dpopAuthorization(r *http.Request) (string, error) {
-	values := r.Header["Authorization"]
-	switch len(values) {
-	case 0:
-		return "", nil
-	case 1:
-	default:
-		return "", errTwoAuthorization
-	}
-	v := strings.TrimSpace(values[0])
-	const scheme = "dpop"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
-		return "", nil
-	}
-	rest := v[len(scheme):]
-	if rest == "" {
-		return "", errDPoPEmpty
-	}
-	if rest[0] != ' ' {
-		return "", nil // another scheme that starts with "dpop"
-	}
-	token := strings.TrimLeft(rest, " ")
-	if token == "" {
-		return "", errDPoPEmpty
-	}
-	if strings.IndexByte(token, ' ') >= 0 || strings.IndexByte(token, '\t') >= 0 {
-		return "", errDPoPSpace
-	}
-	return token, nil
-}
+var dpopScheme = authScheme{lower: "dpop", empty: errDPoPEmpty, space: errDPoPSpace, sep: errDPoPSep}
+
+// dpopAuthorization reads "Authorization: DPoP <token>" as
+// [authScheme.token] reads a scheme.
+func dpopAuthorization(r *http.Request) (string, error) { return dpopScheme.token(r) }
 
 // proofHeader returns the one DPoP header of r.
 func proofHeader(r *http.Request) (string, error) {

@@ -108,6 +108,7 @@ var (
 	errDPoPBearerBound = newDPoPError(ErrDPoPRequired, "DPoP-bound token (cnf) presented as a bearer token")
 	errDPoPBearer      = newDPoPError(ErrDPoPRequired, "bearer tokens are refused: use the DPoP scheme")
 	errDPoPEmpty       = badRequest("DPoP scheme without a token")
-	errDPoPSpace       = badRequest("DPoP token contains a space")
+	errDPoPSpace       = badRequest("DPoP token contains white space")
+	errDPoPSep         = badRequest("separate the DPoP scheme from the token with a space, not a tab or another character")
 	errDPoPWithBearer  = badRequest("a DPoP header needs Authorization: DPoP <token>, not Bearer")
 )

@@ -215,7 +215,10 @@ func TestDPoPProofChecks(t *testing.T) {
 		{name: "DPoP scheme without a token", request: func(r *http.Request) { r.Header.Set("Authorization", "DPoP ") },
 			status: 400, err: jwtguard.ErrMalformedRequest, detail: "DPoP scheme without a token"},
 		{name: "DPoP token with a space", request: func(r *http.Request) { r.Header.Set("Authorization", "DPoP a b") },
-			status: 400, err: jwtguard.ErrMalformedRequest, detail: "DPoP token contains a space"},
+			status: 400, err: jwtguard.ErrMalformedRequest, detail: "DPoP token contains white space"},
+		{name: "DPoP scheme and token separated by a tab", request: func(r *http.Request) {
+			r.Header.Set("Authorization", "DPoP\t"+boundToken(t, "x"))
+		}, status: 400, err: jwtguard.ErrMalformedRequest, detail: "separate the DPoP scheme from the token with a space"},
 		{name: "DPoP token and a bearer token in a cookie", opts: nil, request: func(r *http.Request) {
 			r.AddCookie(&http.Cookie{Name: "at", Value: "x.y.z"})
 		}, status: 400, err: jwtguard.ErrMalformedRequest},

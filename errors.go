@@ -234,7 +234,7 @@ var (
 var describedErrors = [...]error{
 	errTooLarge, errCrit, errNoExp, errNoSub, errNoIssuer, errNoAudience, errNoJTI,
 	errBearerEmpty, errBearerSpace, errBearerSep, errManySources,
-	errDPoPEmpty, errDPoPSpace, errDPoPWithBearer,
+	errDPoPEmpty, errDPoPSpace, errDPoPSep, errDPoPWithBearer,
 }
 
 // errDuplicate reports a source that occurs more than once in one request.

@@ -50,7 +50,27 @@ func AuthorizationHeader() Extractor {
 
 var errTwoAuthorization = errDuplicate("Authorization header")
 
-func bearer(r *http.Request) (string, error) {
+func bearer(r *http.Request) (string, error) { return bearerScheme.token(r) }
+
+// authScheme is an HTTP authentication scheme whose credentials are one
+// token (RFC 9110 §11.4): Bearer (RFC 6750 §2.1) or DPoP (RFC 9449 §7.1),
+// with the errors for a malformed Authorization header under it.
+type authScheme struct {
+	lower string // the scheme's name in lower case
+	// empty: the scheme without a token; space: white space inside the
+	// token; sep: the scheme followed by neither a space nor a character
+	// of a longer scheme name.
+	empty, space, sep error
+}
+
+var bearerScheme = authScheme{lower: "bearer", empty: errBearerEmpty, space: errBearerSpace, sep: errBearerSep}
+
+// token reads "Authorization: <scheme> <token>": the scheme in any case,
+// one or more spaces, surrounding white space ignored. Another scheme is
+// no token (""); two Authorization headers, the scheme without a token, a
+// separator other than spaces or a token with white space inside are
+// malformed.
+func (s *authScheme) token(r *http.Request) (string, error) {
 	values := r.Header["Authorization"]
 	switch len(values) {
 	case 0:
@@ -60,30 +80,29 @@ func bearer(r *http.Request) (string, error) {
 		return "", errTwoAuthorization
 	}
 	v := strings.TrimSpace(values[0])
-	const scheme = "bearer"
-	if len(v) < len(scheme) || !strings.EqualFold(v[:len(scheme)], scheme) {
+	if len(v) < len(s.lower) || !strings.EqualFold(v[:len(s.lower)], s.lower) {
 		return "", nil
 	}
-	rest := v[len(scheme):]
+	rest := v[len(s.lower):]
 	if rest == "" {
-		return "", errBearerEmpty
+		return "", s.empty
 	}
 	if c := rest[0]; c != ' ' {
 		if tchar(c) {
-			return "", nil // another scheme that starts with "bearer", such as "Bearerx"
+			return "", nil // another scheme that starts with this one, such as "Bearerx"
 		}
 		// "Bearer<TAB>token", "Bearer,token": no scheme is spelt so, and
 		// RFC 6750 §2.1 separates scheme and token with spaces only.
-		return "", errBearerSep
+		return "", s.sep
 	}
 	token := strings.TrimLeft(rest, " ")
 	if token == "" {
-		return "", errBearerEmpty
+		return "", s.empty
 	}
 	// Two IndexByte calls (vectorised) rather than ContainsAny, which tests
 	// the token byte by byte and was a fifth of a cached request.
 	if strings.IndexByte(token, ' ') >= 0 || strings.IndexByte(token, '\t') >= 0 {
-		return "", errBearerSpace
+		return "", s.space
 	}
 	return token, nil
 }
