@@ -236,6 +236,29 @@ func (a *App) mayRefresh(ctx context.Context, subject string, claims map[string]
 	return claims, nil
 }
 
+// currentUser returns the active user the verified claims name, or
+// answers 401 (unknown or inactive user) or 503 and returns false.
+func (a *App) currentUser(w http.ResponseWriter, r *http.Request, claims *jwtguard.Claims) (*User, bool) {
+	id, err := strconv.ParseInt(claims.Subject, 10, 64)
+	if err != nil {
+		writeTokenError(w, "unknown user")
+		return nil, false
+	}
+	u, err := a.users.ByID(r.Context(), id)
+	switch {
+	case errors.Is(err, errNotFound):
+		writeTokenError(w, "unknown user")
+		return nil, false
+	case err != nil:
+		a.unavailable(w, r, err)
+		return nil, false
+	case !u.Active:
+		writeTokenError(w, "user inactive")
+		return nil, false
+	}
+	return u, true
+}
+
 // me answers the current user, after the middleware accepted the access
 // token (Authorization header or access cookie).
 func (a *App) me(w http.ResponseWriter, r *http.Request) {
@@ -244,21 +267,8 @@ func (a *App) me(w http.ResponseWriter, r *http.Request) {
 		a.unavailable(w, r, errors.New("no claims in context"))
 		return
 	}
-	id, err := strconv.ParseInt(claims.Subject, 10, 64)
-	if err != nil {
-		writeTokenError(w, "unknown user")
-		return
-	}
-	u, err := a.users.ByID(r.Context(), id)
-	switch {
-	case errors.Is(err, errNotFound):
-		writeTokenError(w, "unknown user")
-		return
-	case err != nil:
-		a.unavailable(w, r, err)
-		return
-	case !u.Active:
-		writeTokenError(w, "user inactive")
+	u, ok := a.currentUser(w, r, claims)
+	if !ok {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/jwtguard/jwtguard"
@@ -75,21 +74,8 @@ func (a *App) changePassword(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "invalid_request", "new_"+err.Error())
 		return
 	}
-	id, err := strconv.ParseInt(claims.Subject, 10, 64)
-	if err != nil {
-		writeTokenError(w, "unknown user")
-		return
-	}
-	u, err := a.users.ByID(r.Context(), id)
-	switch {
-	case errors.Is(err, errNotFound):
-		writeTokenError(w, "unknown user")
-		return
-	case err != nil:
-		a.unavailable(w, r, err)
-		return
-	case !u.Active:
-		writeTokenError(w, "user inactive")
+	u, ok := a.currentUser(w, r, claims)
+	if !ok {
 		return
 	}
 	current, err := preparePassword(*in.Current)
