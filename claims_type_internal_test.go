@@ -35,8 +35,9 @@ func TestEmbeddedClaimsQualifies(t *testing.T) {
 		plain struct {
 			Claims
 			Email string `json:"email"`
-			skip  int
-			Skip  int `json:"-"`
+			//lint:ignore U1000 an unexported field, which encoding/json never sets
+			skip int
+			Skip int `json:"-"`
 		}
 		shadow struct {
 			Claims
@@ -71,6 +72,7 @@ func TestEmbeddedClaimsQualifies(t *testing.T) {
 		}
 		badTag struct { // an invalid tag name: encoding/json uses Sub
 			Claims
+			//lint:ignore SA5008 a malformed tag on purpose: encoding/json then uses the field name
 			Sub string `json:"s b\\"`
 		}
 	)

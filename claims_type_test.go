@@ -36,7 +36,8 @@ type (
 		Tags  []string `json:"tags"`
 		Name  string
 		Other string `json:",omitempty"`
-		skip  string
+		//lint:ignore U1000 an unexported field, which encoding/json never sets
+		skip string
 	}
 	unmarshalerClaims struct {
 		jwtguard.Claims
