@@ -37,6 +37,12 @@ const (
 	// DefaultIssuerMaxIdle is how long the keys of a resolver's issuer are
 	// kept after the last token that named it.
 	DefaultIssuerMaxIdle = time.Hour
+	// DefaultIssuerSetups is how many resolver issuers' keys may be set
+	// up in a burst, and how many more per [DefaultIssuerSetupsPer].
+	DefaultIssuerSetups = 100
+	// DefaultIssuerSetupsPer is the time in which [DefaultIssuerSetups]
+	// set-ups are allowed again: 10 a second, sustained.
+	DefaultIssuerSetupsPer = 10 * time.Second
 )
 
 // A TrustedIssuer is an issuer whose tokens a middleware made with
@@ -154,10 +160,35 @@ func WithIssuers(issuers ...TrustedIssuer) Option {
 // those unused for [DefaultIssuerMaxIdle] ([ResolverMaxIdle]); eviction
 // stops their key set's fetches. A token naming an issuer resolve refuses
 // costs no network request and no memory.
+//
+// Setting up an issuer's discovered keys costs two requests to its
+// identity provider (discovery and key set), whether or not the token that
+// caused it is genuine, so set-ups are rate-limited and the requests a
+// flood of tokens causes are bounded whatever their number:
+//
+//   - an issuer is not set up again within its [JWKS] refetch interval
+//     ([DefaultJWKSRefetchInterval], 30 s) of its last set-up, even if it
+//     was evicted since (as when tokens cycle over more trusted issuers
+//     than the cache holds): a token naming it then gets 503,
+//     [ErrUnavailable], and should be retried after that interval. The
+//     set-up times are remembered for up to 4×[ResolverMaxIssuers] issuers;
+//   - at most [DefaultIssuerSetups] issuers are set up in a burst, and
+//     [DefaultIssuerSetups] more per [DefaultIssuerSetupsPer]
+//     ([ResolverMaxSetups]) across all issuers; beyond that a token naming
+//     an issuer that must be set up gets 503.
+//
+// So tokens cause at most 2×(n + n×t/per) set-up requests in t, for
+// ResolverMaxSetups(n, per), and each issuer at most 2 per refetch
+// interval; the key sets held then fetch on their own schedule ([NewJWKS]),
+// at most once per refetch interval for tokens naming unknown kids. An
+// issuer whose keys are given (Keys, KeySet, JWKS) costs no request and is
+// not rate-limited. Neither limit touches the cache: a token refused by
+// them evicts no issuer.
 func WithIssuerResolver(resolve IssuerResolver, opts ...ResolverOption) Option {
 	return func(c *config) {
 		tc := c.trust()
-		rc := resolverConfig{maxIssuers: DefaultMaxIssuers, maxIdle: DefaultIssuerMaxIdle}
+		rc := resolverConfig{maxIssuers: DefaultMaxIssuers, maxIdle: DefaultIssuerMaxIdle,
+			setups: DefaultIssuerSetups, setupsPer: DefaultIssuerSetupsPer}
 		for _, opt := range opts {
 			if opt != nil {
 				opt(&rc)
@@ -175,6 +206,9 @@ func WithIssuerResolver(resolve IssuerResolver, opts ...ResolverOption) Option {
 		if rc.maxIdle <= 0 {
 			c.errs = append(c.errs, fmt.Errorf("WithIssuerResolver: ResolverMaxIdle(%v) is not positive", rc.maxIdle))
 		}
+		if rc.setups < 1 || rc.setupsPer <= 0 {
+			c.errs = append(c.errs, fmt.Errorf("WithIssuerResolver: ResolverMaxSetups(%d, %v): n must be at least 1 and per positive", rc.setups, rc.setupsPer))
+		}
 		tc.resolve, tc.rc = resolve, rc
 	}
 }
@@ -185,15 +219,32 @@ type ResolverOption func(*resolverConfig)
 type resolverConfig struct {
 	maxIssuers int
 	maxIdle    time.Duration
+	setups     int           // the set-up bucket's size, and its refill per setupsPer
+	setupsPer  time.Duration // > 0
 	hooks      ResolverHooks
 }
 
 // ResolverMaxIssuers sets the most issuers whose keys are kept at once.
 // When the cache is full, the least recently used issuer is evicted; when
 // every issuer in it is still being set up, a token naming a new one gets
-// 503 ([ErrUnavailable]). Default: [DefaultMaxIssuers].
+// 503 ([ErrUnavailable]). An issuer evicted is not set up again within its
+// [JWKS] refetch interval of its last set-up (503 meanwhile; see
+// [WithIssuerResolver]), so n should exceed the issuers in use at once.
+// Default: [DefaultMaxIssuers].
 func ResolverMaxIssuers(n int) ResolverOption {
 	return func(rc *resolverConfig) { rc.maxIssuers = n }
+}
+
+// ResolverMaxSetups limits how often the keys of a resolver's issuers are
+// set up, across all issuers: at most n set-ups in a burst, and n more per
+// per, measured with the [WithClock] clock (a token bucket). Each set-up of
+// discovered keys costs two requests to the issuer's identity provider; a
+// token that would need one beyond the limit gets 503, [ErrUnavailable],
+// and evicts nothing. Issuers whose keys are given are not counted.
+// Defaults: [DefaultIssuerSetups] per [DefaultIssuerSetupsPer]; n must be
+// at least 1 and per positive.
+func ResolverMaxSetups(n int, per time.Duration) ResolverOption {
+	return func(rc *resolverConfig) { rc.setups, rc.setupsPer = n, per }
 }
 
 // ResolverMaxIdle sets how long an issuer's keys are kept after the last
@@ -278,6 +329,7 @@ var (
 	errUnknownIssuer = newTokenError(ErrIssuer, jwt.ErrTokenInvalidIssuer, "issuer not trusted")
 	errIssuersClosed = errors.New("middleware closed")
 	errIssuersFull   = fmt.Errorf("%w: every issuer in the issuer cache is being set up", ErrUnavailable)
+	errSetupsLimited = fmt.Errorf("%w: too many issuers' keys set up lately (ResolverMaxSetups): retry later", ErrUnavailable)
 )
 
 // trustConfig is what WithIssuers and WithIssuerResolver configure.
@@ -478,6 +530,18 @@ type issuerSet struct {
 	dynamic map[string]*provider // the resolver's issuers
 	swept   int64                // when idle issuers were last looked for, in Unix nanoseconds
 	closed  bool
+
+	// Rate limits of set-ups of discovered keys (see WithIssuerResolver):
+	setUpAt  map[string]setUpTime // by issuer: its last set-up, while within its interval; at most 4*maxIssuers
+	tokens   float64              // set-ups the bucket allows now, up to rc.setups
+	refilled int64                // when tokens was computed, in Unix nanoseconds
+}
+
+// setUpTime is when an issuer's keys were last set up, and how long it
+// must wait before the next set-up.
+type setUpTime struct {
+	at       int64 // in Unix nanoseconds
+	interval time.Duration
 }
 
 // provider is one trusted issuer: its plan and, once set up, its verifier.
@@ -503,6 +567,8 @@ func newIssuerSet(m *Middleware, tc *trustConfig) *issuerSet {
 		rc:      tc.rc,
 		conf:    &tc.base,
 		dynamic: make(map[string]*provider),
+		setUpAt: make(map[string]setUpTime),
+		tokens:  float64(tc.rc.setups),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	for _, pl := range tc.plans {
@@ -747,6 +813,14 @@ func (s *issuerSet) dynamicVerifier(ctx context.Context, iss string, t TrustedIs
 	evicted = nil
 	created := false
 	if p = s.dynamic[iss]; p == nil {
+		if err == nil && pl.keys == nil {
+			// Discovered keys: two requests to the issuer's host. Checked
+			// before anything is evicted.
+			if lerr := s.allowSetUpLocked(iss, pl.retry, now); lerr != nil {
+				s.mu.Unlock()
+				return nil, &IssuerError{Issuer: iss, Err: lerr}
+			}
+		}
 		if len(s.dynamic) >= s.rc.maxIssuers {
 			if lru := s.lruLocked(); lru != nil {
 				evicted = append(evicted, s.evictLocked(lru))
@@ -772,6 +846,41 @@ func (s *issuerSet) dynamicVerifier(ctx context.Context, iss string, t TrustedIs
 		s.rc.hooks.OnCreate(iss)
 	}
 	return s.setUp(ctx, p)
+}
+
+// allowSetUpLocked takes a set-up of the discovered keys of iss, whose
+// refetch interval is interval, from the rate limits, or says which one
+// refuses it. s.mu is held.
+func (s *issuerSet) allowSetUpLocked(iss string, interval time.Duration, now int64) error {
+	if last, ok := s.setUpAt[iss]; ok && now-last.at < int64(last.interval) && now >= last.at {
+		return fmt.Errorf("%w: the issuer's keys were set up less than %v ago and evicted from the issuer cache since (ResolverMaxIssuers): being rate-limited, retry later",
+			ErrUnavailable, last.interval)
+	}
+	if elapsed := now - s.refilled; elapsed > 0 {
+		s.tokens = min(float64(s.rc.setups), s.tokens+float64(elapsed)*float64(s.rc.setups)/float64(s.rc.setupsPer))
+	}
+	s.refilled = now
+	if s.tokens < 1 {
+		return errSetupsLimited
+	}
+	s.tokens--
+	if _, ok := s.setUpAt[iss]; !ok && len(s.setUpAt) >= 4*s.rc.maxIssuers {
+		// Forget those past their interval; if none is, the oldest (the
+		// bucket bounds the set-ups of issuers forgotten early).
+		var oldest string
+		for k, v := range s.setUpAt {
+			if now-v.at >= int64(v.interval) {
+				delete(s.setUpAt, k)
+			} else if oldest == "" || v.at < s.setUpAt[oldest].at {
+				oldest = k
+			}
+		}
+		if len(s.setUpAt) >= 4*s.rc.maxIssuers {
+			delete(s.setUpAt, oldest)
+		}
+	}
+	s.setUpAt[iss] = setUpTime{at: now, interval: interval}
+	return nil
 }
 
 // closedChan is the ready channel of a set-up that ended at once.

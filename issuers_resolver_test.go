@@ -3,6 +3,7 @@ package jwtguard_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -539,4 +540,120 @@ func keySetsRunning() int {
 		}
 	}
 	return count
+}
+
+// forged returns tok with an all-zero signature of n bytes.
+func forged(tok string, n int) string {
+	return tok[:strings.LastIndexByte(tok, '.')+1] + base64.RawURLEncoding.EncodeToString(make([]byte, n))
+}
+
+// TestIssuerResolverEvictionFloodBounded: forged tokens cycling over three
+// trusted tenants with an issuer cache of two would evict one tenant per
+// token and set it up again (two requests each); an issuer is not set up
+// again within its refetch interval, so the flood costs the three set-ups
+// it starts with, and the tenant it keeps out gets 503 until the interval
+// has passed, then works.
+func TestIssuerResolverEvictionFloodBounded(t *testing.T) {
+	p := newIDP(t)
+	ts := newTenants(p)
+	keys := []jwtguard.Key{ecKey(t, "k1"), ecKey(t, "k1"), ecKey(t, "k1")}
+	var iss, forgedToks []string
+	for i, k := range keys {
+		is := ts.add(t, fmt.Sprintf("t%d", i), k)
+		iss = append(iss, is)
+		forgedToks = append(forgedToks, forged(issued(t, k, is, "api.test", nil, nil), 64))
+	}
+	clock := newTestClock()
+	mw, err := jwtguard.New(
+		jwtguard.WithIssuerResolver(ts.resolve, jwtguard.ResolverMaxIssuers(2)),
+		jwtguard.WithClock(clock.Now),
+	)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = mw.Close() })
+	requests := func() int {
+		n := 0
+		for _, is := range iss {
+			n += p.count(is, discoveryPath) + p.count(is, "/jwks")
+		}
+		return n
+	}
+	var unavailable, badSig int
+	for i := range 300 {
+		_, err := mw.Verify(t.Context(), forgedToks[i%3])
+		clock.Advance(time.Millisecond) // so that the least recently used is well defined
+		switch {
+		case errors.Is(err, jwtguard.ErrUnavailable):
+			unavailable++
+			assert.Contains(t, err.Error(), "rate-limited")
+		case errors.Is(err, jwtguard.ErrSignature):
+			badSig++
+		default:
+			t.Fatalf("token %d: %v", i, err)
+		}
+	}
+	assert.Equal(t, 6, requests(), "three set-ups of two requests, however many tokens")
+	assert.Equal(t, 99, unavailable, "the evicted tenant's later tokens wait")
+	assert.Equal(t, 201, badSig)
+	assert.Zero(t, p.strays.Load())
+
+	// After the refetch interval (from its set-up, 300 ms before the
+	// flood ended) the evicted tenant is set up again, once,
+	// and its genuine tokens are accepted.
+	clock.Advance(jwtguard.DefaultJWKSRefetchInterval)
+	_, err = mw.Verify(t.Context(), issued(t, keys[0], iss[0], "api.test", nil, nil))
+	require.NoError(t, err)
+	assert.Equal(t, 8, requests())
+	assert.Equal(t, 2, p.count(iss[0], discoveryPath))
+}
+
+// TestIssuerResolverSetupBucket: across issuers, at most n set-ups in a
+// burst and n more per period (ResolverMaxSetups); beyond that a new
+// issuer gets 503 without a request and without evicting anything, and
+// is set up once the bucket has refilled.
+func TestIssuerResolverSetupBucket(t *testing.T) {
+	p := newIDP(t)
+	ts := newTenants(p)
+	var iss, toks []string
+	for i := range 4 {
+		k := ecKey(t, "k1")
+		is := ts.add(t, fmt.Sprintf("b%d", i), k)
+		iss = append(iss, is)
+		toks = append(toks, issued(t, k, is, "api.test", nil, nil))
+	}
+	clock := newTestClock()
+	mw, err := jwtguard.New(
+		jwtguard.WithIssuerResolver(ts.resolve, jwtguard.ResolverMaxSetups(2, time.Minute)),
+		jwtguard.WithClock(clock.Now),
+	)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = mw.Close() })
+	for _, tok := range toks[:2] {
+		_, err := mw.Verify(t.Context(), tok)
+		require.NoError(t, err)
+	}
+	for range 10 {
+		_, err = mw.Verify(t.Context(), toks[2])
+		require.ErrorIs(t, err, jwtguard.ErrUnavailable)
+		assert.Contains(t, err.Error(), "ResolverMaxSetups")
+		var ie *jwtguard.IssuerError
+		require.ErrorAs(t, err, &ie)
+		assert.Equal(t, iss[2], ie.Issuer)
+	}
+	assert.Zero(t, p.count(iss[2], discoveryPath), "no request beyond the limit")
+	assert.Equal(t, 2, mw.IssuerCacheStats().Entries)
+	for _, tok := range toks[:2] {
+		_, err := mw.Verify(t.Context(), tok)
+		require.NoError(t, err, "the issuers set up keep working")
+	}
+	clock.Advance(30 * time.Second) // one set-up's worth
+	_, err = mw.Verify(t.Context(), toks[2])
+	require.NoError(t, err)
+	_, err = mw.Verify(t.Context(), toks[3])
+	require.ErrorIs(t, err, jwtguard.ErrUnavailable)
+	clock.Advance(30 * time.Second)
+	_, err = mw.Verify(t.Context(), toks[3])
+	require.NoError(t, err)
+	for _, is := range iss {
+		assert.Equal(t, 1, p.count(is, discoveryPath))
+	}
 }

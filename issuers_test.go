@@ -555,6 +555,8 @@ func TestIssuersConfig(t *testing.T) {
 		{"resolver twice", []jwtguard.Option{jwtguard.WithIssuerResolver(resolve), jwtguard.WithIssuerResolver(resolve)}, "given twice"},
 		{"no room", []jwtguard.Option{jwtguard.WithIssuerResolver(resolve, jwtguard.ResolverMaxIssuers(0))}, "ResolverMaxIssuers(0)"},
 		{"no idle time", []jwtguard.Option{jwtguard.WithIssuerResolver(resolve, jwtguard.ResolverMaxIdle(0))}, "ResolverMaxIdle(0s)"},
+		{"no set-ups", []jwtguard.Option{jwtguard.WithIssuerResolver(resolve, jwtguard.ResolverMaxSetups(0, time.Second))}, "ResolverMaxSetups(0, 1s)"},
+		{"no set-up period", []jwtguard.Option{jwtguard.WithIssuerResolver(resolve, jwtguard.ResolverMaxSetups(1, 0))}, "ResolverMaxSetups(1, 0s)"},
 		{"and a bad leeway", []jwtguard.Option{jwtguard.WithIssuers(ok), jwtguard.WithLeeway(-1)}, "WithLeeway"},
 	}
 	for _, tt := range tests {
