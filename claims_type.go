@@ -35,7 +35,9 @@ type claimsLayout struct {
 
 // simpleField is a field of a claims type that fill sets as encoding/json
 // would: a string, bool, integer, float or []string of an ASCII JSON name,
-// without the ",string" option or an unmarshaling method.
+// without the ",string" option or an unmarshaling method. Its string types
+// are exactly string and []string (not json.Number nor another named
+// string type); its other types may be named.
 type simpleField struct {
 	name  string
 	index int
@@ -114,15 +116,23 @@ func newSimpleField(t reflect.Type, name string, index int) (simpleField, bool) 
 		return f, false
 	}
 	switch f.kind {
-	case reflect.String, reflect.Bool, reflect.Float32, reflect.Float64,
+	case reflect.String:
+		// Only string itself: encoding/json gives a string type of its
+		// own, json.Number, rules of its own (it must hold a valid
+		// number), so every named string type is left to it.
+		return f, t == stringType
+	case reflect.Bool, reflect.Float32, reflect.Float64,
 		reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return f, true
 	case reflect.Slice:
-		return f, t.Elem().Kind() == reflect.String && !unmarshals(t.Elem())
+		return f, t.Elem() == stringType // not []json.Number: see above
 	}
 	return f, false
 }
+
+// stringType is the type string, the only string type fill sets.
+var stringType = reflect.TypeFor[string]()
 
 // unmarshals reports whether t or *t has an UnmarshalJSON or UnmarshalText
 // method.

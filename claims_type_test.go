@@ -39,6 +39,16 @@ type (
 		//lint:ignore U1000 an unexported field, which encoding/json never sets
 		skip string
 	}
+	// numberClaims has string-kind fields that encoding/json decodes by
+	// rules of their own (json.Number must hold a number) or by kind.
+	numberClaims struct {
+		jwtguard.Claims
+		N     json.Number   `json:"n"`
+		Ns    []json.Number `json:"ns"`
+		Level level         `json:"level"`
+		Email string        `json:"email"`
+	}
+	level             string // a named string type, decoded by kind
 	unmarshalerClaims struct {
 		jwtguard.Claims
 		Email string `json:"email"`
@@ -69,21 +79,29 @@ func TestClaimsTypeDecodesAsEncodingJSON(t *testing.T) {
 		"case of an extra member":  minPayload(`,"EMAIL":"upper@example.com"`),
 		"dates and lists": minPayload(fmt.Sprintf(`,"nbf":%d,"iat":%d,"auth_time":1700000000.5,"roles":["r1","r2","r3"],"aud":"one","jti":"j-1"`,
 			expOK-7200, expOK-3600)),
-		"null extras":           minPayload(`,"email":null,"tenant":null`),
-		"nested unknown":        minPayload(`,"cnf":{"x5t#S256":"abc"},"fid":"family"`),
-		"simple fields":         minPayload(`,"age":-42,"u":255,"admin":true,"score":1.5e3,"tags":["a","b\n"],"Name":"n","Other":"o","skip":"s"`),
-		"empty and null lists":  minPayload(`,"tags":[],"roles":null,"admin":false,"age":null`),
-		"names in another case": minPayload(`,"NAME":"upper","eMail":"mixed@example.com"`),
-		"a name folding to one": minPayload(`,"emaİl":"dotted@example.com"`),
-		"an escaped name":       minPayload(`,"n\u0061me":"escaped"`),
-		"int from a float":      minPayload(`,"age":1.5`),
-		"uint overflow":         minPayload(`,"u":256`),
-		"negative uint":         minPayload(`,"u":-1`),
-		"float overflow":        minPayload(`,"score":1e400`),
-		"bool from a string":    minPayload(`,"admin":"yes"`),
-		"list with a number":    minPayload(`,"tags":["a",1]`),
-		"string from a number":  minPayload(`,"email":5`),
-		"list from a string":    minPayload(`,"tags":"a"`),
+		"null extras":            minPayload(`,"email":null,"tenant":null`),
+		"nested unknown":         minPayload(`,"cnf":{"x5t#S256":"abc"},"fid":"family"`),
+		"simple fields":          minPayload(`,"age":-42,"u":255,"admin":true,"score":1.5e3,"tags":["a","b\n"],"Name":"n","Other":"o","skip":"s"`),
+		"empty and null lists":   minPayload(`,"tags":[],"roles":null,"admin":false,"age":null`),
+		"names in another case":  minPayload(`,"NAME":"upper","eMail":"mixed@example.com"`),
+		"a name folding to one":  minPayload(`,"emaİl":"dotted@example.com"`),
+		"an escaped name":        minPayload(`,"n\u0061me":"escaped"`),
+		"int from a float":       minPayload(`,"age":1.5`),
+		"uint overflow":          minPayload(`,"u":256`),
+		"negative uint":          minPayload(`,"u":-1`),
+		"float overflow":         minPayload(`,"score":1e400`),
+		"bool from a string":     minPayload(`,"admin":"yes"`),
+		"list with a number":     minPayload(`,"tags":["a",1]`),
+		"string from a number":   minPayload(`,"email":5`),
+		"list from a string":     minPayload(`,"tags":"a"`),
+		"a number":               minPayload(`,"n":1.5e3,"ns":[1,-2],"level":"high"`),
+		"a number as a string":   minPayload(`,"n":"12","ns":["3"]`),
+		"not a number":           minPayload(`,"n":"1 OR 1=1"`),
+		"not a number in a list": minPayload(`,"ns":["abc"]`),
+		"an empty number":        minPayload(`,"n":""`),
+		"a number with a space":  minPayload(`,"n":" 1"`),
+		"a number with a zero":   minPayload(`,"n":"01"`),
+		"a number as a bool":     minPayload(`,"n":true`),
 	}
 	types := map[string]struct {
 		opt    jwtguard.Option
@@ -95,6 +113,7 @@ func TestClaimsTypeDecodesAsEncodingJSON(t *testing.T) {
 		"untagged":  {jwtguard.WithClaimsType[untaggedRolesClaims](), decodeInto[untaggedRolesClaims]},
 		"tagged":    {jwtguard.WithClaimsType[taggedEmbedClaims](), decodeInto[taggedEmbedClaims]},
 		"unmarshal": {jwtguard.WithClaimsType[unmarshalerClaims](), decodeInto[unmarshalerClaims]},
+		"number":    {jwtguard.WithClaimsType[numberClaims](), decodeInto[numberClaims]},
 	}
 	for tname, typ := range types {
 		for pname, payload := range payloads {

@@ -264,7 +264,9 @@ func WithExtractors(extractors ...Extractor) Option {
 // the embedded Claims by the strict scan that reads them anyway, and its
 // other fields by encoding/json from the other members only, or, when they
 // are all strings, bools, numbers or lists of strings (no ",string"
-// option), by the scan too, without encoding/json.
+// option; string and []string exactly, as json.Number and other named
+// string types are left to encoding/json), by the scan too, without
+// encoding/json.
 func WithClaimsType[C any]() Option {
 	return func(c *config) {
 		c.newClaims = func() any { return new(C) }
