@@ -43,7 +43,9 @@ const DefaultCacheMaxTokenSize = 2048
 // gets a copy of them and its other members decoded again (see
 // [WithClaimsType]), and any other type is decoded again from the cached
 // payload with encoding/json on every hit (only the signature check is
-// saved then).
+// saved then). A Clone that returns nil is never taken for claims: when
+// the token is cached it is kept as for a type without Clone, and on a hit
+// the token is verified and decoded again in full.
 //
 // The cache holds at most maxEntries results (rounded down to a multiple of
 // 8 from 8 up): it is set-associative, each token hashing with a per-process
@@ -271,7 +273,10 @@ func (c *tokenCache) hit(ctx context.Context, m *Middleware, e *cacheEntry) (cla
 	}
 	switch {
 	case e.claims != nil:
-		return c.clone(e.claims), nil, true
+		if claims := c.clone(e.claims); claims != nil {
+			return claims, nil, true
+		}
+		return nil, nil, false // Clone gave nil: verify and decode again
 	case m.newClaims == nil:
 		return e.box.clone(), nil, true
 	case e.box != nil:
@@ -331,11 +336,15 @@ func (c *tokenCache) fill(m *Middleware, token string, hash uint64, kr *keyring,
 		e.iss, e.jti, e.fid, e.sub = cv.ids(box.payloadText())
 		e.hasFID = cv.hasFID
 	}
+	var kept any // a copy by the Clone method; nil without one or if it gave nil
+	if m.newClaims != nil && c.clone != nil {
+		kept = c.clone(claimsOf(claims))
+	}
 	switch {
 	case m.newClaims == nil:
 		e.box = box.keepCopy()
-	case c.clone != nil:
-		e.claims = c.clone(claimsOf(claims))
+	case kept != nil:
+		e.claims = kept
 	case box != nil: // a claims type embedding Claims: keep only the other members
 		rest := otherMembers(payload)
 		if rest == nil {
@@ -459,5 +468,10 @@ func cloneFunc[C any]() func(any) any {
 	if _, ok := any(new(C)).(cloner); !ok {
 		return nil
 	}
-	return func(v any) any { return v.(cloner).Clone() }
+	return func(v any) any {
+		if c := v.(cloner).Clone(); c != nil {
+			return c
+		}
+		return nil // not a nil *C: the cache then does without the copy
+	}
 }

@@ -533,3 +533,56 @@ func TestCacheUnderParallelLoad(t *testing.T) {
 	assert.Positive(t, got[0])
 	assert.LessOrEqual(t, mw.CacheStats().Entries, 16)
 }
+
+// claimsNilClone's Clone returns nil on every second call (a counter
+// shared by its tests, which run one after the other): on the copy kept at
+// insertion or on a hit.
+type claimsNilClone struct {
+	jwtguard.Claims
+	Extra []string `json:"extra"`
+}
+
+var nilCloneCalls atomic.Int64
+
+func (c *claimsNilClone) Clone() *claimsNilClone {
+	if nilCloneCalls.Add(1)%2 == 0 {
+		return nil
+	}
+	return &claimsNilClone{Claims: *c.Claims.Clone(), Extra: append([]string(nil), c.Extra...)}
+}
+
+// TestCacheCloneReturningNil: a Clone that returns nil never yields success
+// with nil claims; the cache does without the copy and the claims are
+// decoded again, and RequireScope sees them (it panicked on nil claims).
+func TestCacheCloneReturningNil(t *testing.T) {
+	c := validClaims()
+	c["extra"] = []string{"a", "b"}
+	c["scope"] = "read"
+	token := hs256(t, c)
+	for _, start := range []int64{0, 1} { // nil at insertion, or on the first hit
+		t.Run(fmt.Sprintf("start %d", start), func(t *testing.T) {
+			nilCloneCalls.Store(start)
+			mw := cachedVerifier(t, 16, fixedClock, nil, jwtguard.WithClaimsType[claimsNilClone]())
+			for i := range 4 {
+				got, err := mw.Verify(t.Context(), token)
+				require.NoError(t, err, "request %d", i)
+				claims, ok := got.(*claimsNilClone)
+				require.True(t, ok && claims != nil, "request %d: %#v", i, got)
+				require.Equal(t, []string{"a", "b"}, claims.Extra, "request %d", i)
+			}
+			h := mw.RequireScope("read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				claims, ok := jwtguard.ClaimsFromContext[claimsNilClone](r.Context())
+				if !ok || claims == nil {
+					http.Error(w, "no claims", http.StatusInternalServerError)
+				}
+			}))
+			for i := range 4 {
+				rec := httptest.NewRecorder()
+				req := httptest.NewRequest(http.MethodGet, "/", nil)
+				req.Header.Set("Authorization", "Bearer "+token)
+				h.ServeHTTP(rec, req)
+				require.Equal(t, http.StatusOK, rec.Code, "request %d: %s", i, rec.Body)
+			}
+		})
+	}
+}
