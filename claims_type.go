@@ -3,6 +3,7 @@ package jwtguard
 import (
 	"encoding"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -140,6 +141,47 @@ func unmarshals(t reflect.Type) bool {
 	j, x := reflect.TypeFor[json.Unmarshaler](), reflect.TypeFor[encoding.TextUnmarshaler]()
 	pt := reflect.PointerTo(t)
 	return t.Implements(j) || t.Implements(x) || pt.Implements(j) || pt.Implements(x)
+}
+
+// checkClaimsType reports an error naming t when encoding/json cannot
+// decode a JSON object into a new *t, so that every token would be
+// refused: t must be a struct, a map whose keys are strings, integers or
+// have an UnmarshalText method, an interface without methods (any), a
+// pointer to one of these, or a type with an UnmarshalJSON method.
+func checkClaimsType(t reflect.Type) error {
+	j, x := reflect.TypeFor[json.Unmarshaler](), reflect.TypeFor[encoding.TextUnmarshaler]()
+	for e, depth := t, 0; depth < 8; e, depth = e.Elem(), depth+1 {
+		pe := reflect.PointerTo(e)
+		switch {
+		case e.Implements(j) || pe.Implements(j):
+			return nil
+		case e.Implements(x) || pe.Implements(x):
+			// encoding/json gives UnmarshalText strings only, never an object.
+			return fmt.Errorf("WithClaimsType: %v has an UnmarshalText method but no UnmarshalJSON: encoding/json cannot decode the claims object into it", t)
+		}
+		switch e.Kind() {
+		case reflect.Struct:
+			return nil
+		case reflect.Interface:
+			if e.NumMethod() == 0 {
+				return nil
+			}
+		case reflect.Map:
+			switch k := e.Key(); k.Kind() {
+			case reflect.String, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+				reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+				return nil
+			default:
+				if reflect.PointerTo(k).Implements(x) {
+					return nil
+				}
+			}
+		case reflect.Pointer:
+			continue
+		}
+		break
+	}
+	return fmt.Errorf("WithClaimsType: encoding/json cannot decode the claims object into %v: use a struct (usually embedding Claims), a map with string keys, or a type with an UnmarshalJSON method", t)
 }
 
 // validName reports whether a JSON name is plain ASCII that encoding/json

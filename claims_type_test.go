@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/jwtguard/jwtguard"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -144,4 +145,67 @@ func TestClaimsTypeDecodesAsEncodingJSON(t *testing.T) {
 func decodeInto[C any](payload []byte) (any, error) {
 	c := new(C)
 	return c, json.Unmarshal(payload, c)
+}
+
+// Claims types for TestNewChecksClaimsType.
+type (
+	textOnlyClaims struct{ jwtguard.Claims }
+	rawClaims      []byte // a non-struct with UnmarshalJSON
+	textKey        struct{ s string }
+)
+
+func (c *textOnlyClaims) UnmarshalText([]byte) error { return nil }
+func (c *rawClaims) UnmarshalJSON(b []byte) error    { *c = append(rawClaims(nil), b...); return nil }
+func (k *textKey) UnmarshalText(b []byte) error      { k.s = string(b); return nil }
+
+// TestNewChecksClaimsType: New refuses a WithClaimsType type encoding/json
+// cannot decode an object into, naming it, instead of refusing every token;
+// and accepts every kind of type it can.
+func TestNewChecksClaimsType(t *testing.T) {
+	refused := map[string]jwtguard.Option{
+		"func()":                         jwtguard.WithClaimsType[func()](),
+		"chan int":                       jwtguard.WithClaimsType[chan int](),
+		"error":                          jwtguard.WithClaimsType[error](),
+		"int":                            jwtguard.WithClaimsType[int](),
+		"string":                         jwtguard.WithClaimsType[string](),
+		"[]string":                       jwtguard.WithClaimsType[[]string](),
+		"map[bool]string":                jwtguard.WithClaimsType[map[bool]string](),
+		"*func()":                        jwtguard.WithClaimsType[*func()](),
+		"jwtguard_test.textOnlyClaims":   jwtguard.WithClaimsType[textOnlyClaims](),
+		"json.Number":                    jwtguard.WithClaimsType[json.Number](),
+		"map[float64]string":             jwtguard.WithClaimsType[map[float64]string](),
+		"**jwtguard_test.textOnlyClaims": jwtguard.WithClaimsType[**textOnlyClaims](),
+	}
+	for name, opt := range refused {
+		t.Run("refused "+name, func(t *testing.T) {
+			_, err := jwtguard.New(jwtguard.WithKey("HS256", secret256), opt)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "WithClaimsType")
+			assert.Contains(t, err.Error(), name)
+		})
+	}
+	token := rawTok(t, minPayload(`,"email":"a@example.com"`))
+	accepted := map[string]jwtguard.Option{
+		"struct":                jwtguard.WithClaimsType[customClaims](),
+		"pointer to a struct":   jwtguard.WithClaimsType[*customClaims](),
+		"map[string]any":        jwtguard.WithClaimsType[map[string]any](),
+		"jwt.MapClaims":         jwtguard.WithClaimsType[jwt.MapClaims](),
+		"map[int]any":           jwtguard.WithClaimsType[map[int]any](),
+		"UnmarshalText keys":    jwtguard.WithClaimsType[map[textKey]any](),
+		"any":                   jwtguard.WithClaimsType[any](),
+		"UnmarshalJSON":         jwtguard.WithClaimsType[rawClaims](),
+		"UnmarshalJSON pointer": jwtguard.WithClaimsType[*rawClaims](),
+	}
+	for name, opt := range accepted {
+		t.Run("accepted "+name, func(t *testing.T) {
+			mw, err := jwtguard.New(jwtguard.WithKey("HS256", secret256), jwtguard.WithClock(fixedClock),
+				jwtguard.WithInsecureNoRevocationCheck(), opt)
+			require.NoError(t, err)
+			if name == "map[int]any" {
+				return // encoding/json refuses the claims' names as int keys
+			}
+			_, err = mw.Verify(t.Context(), token)
+			require.NoError(t, err)
+		})
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strings"
 	"time"
 )
@@ -267,8 +268,18 @@ func WithExtractors(extractors ...Extractor) Option {
 // option; string and []string exactly, as json.Number and other named
 // string types are left to encoding/json), by the scan too, without
 // encoding/json.
+//
+// C must be a type encoding/json can decode a JSON object into: a struct, a
+// map with string (or integer, or UnmarshalText) keys such as
+// jwt.MapClaims, any, a pointer to one of these, or a type with an
+// UnmarshalJSON method. [New] refuses any other C (a func, a channel, a
+// number, a slice, an interface with methods, a type with only an
+// UnmarshalText method) with an error naming it.
 func WithClaimsType[C any]() Option {
 	return func(c *config) {
+		if err := checkClaimsType(reflect.TypeFor[C]()); err != nil {
+			c.errs = append(c.errs, err)
+		}
 		c.newClaims = func() any { return new(C) }
 		c.newResult = func() result { return new(customResult[C]) }
 		c.layout = newClaimsLayout[C]()
