@@ -45,6 +45,17 @@ func (m DPoPMode) String() string {
 	return fmt.Sprintf("DPoPMode(%d)", int(m))
 }
 
+// DPoPMode returns the mode set by [WithDPoP]: [DPoPDisabled] without it.
+// Adapters that verify tokens without an HTTP request, such as a gRPC
+// guard built on [Middleware.Verify], read it: they can check no DPoP
+// proof, so under [DPoPRequired] they would refuse every token.
+func (m *Middleware) DPoPMode() DPoPMode {
+	if m.dpop == nil {
+		return DPoPDisabled
+	}
+	return m.dpop.mode
+}
+
 // Defaults of [WithDPoP].
 const (
 	// DefaultDPoPWindow is how far a proof's iat may be from the server's

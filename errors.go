@@ -193,6 +193,21 @@ func badRequest(desc string) error { return &requestError{kind: ErrMalformedRequ
 // describer is an error with its own error_description.
 type describer interface{ description() string }
 
+// ErrorDescription returns the error_description the middleware's HTTP
+// responses give err when err has one of its own, more precise than its
+// kind's: "token too large", "unsupported crit header: …", "missing
+// required claim: sub"; "" when it has none (describe err by the sentinel
+// it matches then). The text is fixed: it names what to fix and never holds
+// anything from the request, the token or a key. It is for adapters that
+// answer in another protocol, such as gRPC, with the same words.
+func ErrorDescription(err error) string {
+	var d describer
+	if errors.As(err, &d) {
+		return d.description()
+	}
+	return ""
+}
+
 // Errors that carry no per-request data are built once, so rejecting a token
 // allocates nothing.
 var (

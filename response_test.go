@@ -3,6 +3,7 @@ package jwtguard_test
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -254,4 +255,30 @@ func TestRequireScopeChallengeIsQuotable(t *testing.T) {
 			assert.Equal(t, []string{htChallenge("insufficient_scope", "insufficient scope") + tt.wantScope}, got.header.Values("WWW-Authenticate"))
 		})
 	}
+}
+
+// TestErrorDescription: the description of an error is the one its HTTP
+// response carries when it has its own, else "".
+func TestErrorDescription(t *testing.T) {
+	mw, err := jwtguard.New(jwtguard.WithKey("HS256", secret256), jwtguard.WithClock(fixedClock))
+	require.NoError(t, err)
+	noSub := validClaims()
+	delete(noSub, "sub")
+	tests := []struct {
+		name, token, want string
+	}{
+		{"too large", strings.Repeat("a", 9000), "token too large"},
+		{"missing claim", hs256(t, noSub), "missing required claim: sub"},
+		{"garbage", "not-a-jwt", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := mw.Verify(t.Context(), tt.token)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, jwtguard.ErrorDescription(err))
+			assert.Equal(t, tt.want, jwtguard.ErrorDescription(fmt.Errorf("wrapped: %w", err)))
+		})
+	}
+	assert.Empty(t, jwtguard.ErrorDescription(nil))
+	assert.Empty(t, jwtguard.ErrorDescription(jwtguard.ErrExpired))
 }

@@ -62,6 +62,12 @@ func TestStatusCodes(t *testing.T) {
 	wrongAud := claims("dave")
 	wrongAud["aud"] = "other-api"
 	hs384 := sign(t, jwt.SigningMethodHS384, []byte(strings.Repeat("k", 48)), claims("eve"))
+	critTok := jwt.NewWithClaims(jwt.SigningMethodHS256, claims("dave"))
+	critTok.Header["crit"] = []string{"exp"}
+	crit, err := critTok.SignedString(secret)
+	require.NoError(t, err)
+	noSub := claims("erin")
+	delete(noSub, "sub")
 	huge := strings.Repeat("a", 2500) + "." + strings.Repeat("b", 2500) + "." + strings.Repeat("c", 100)
 
 	ok := []struct {
@@ -102,7 +108,9 @@ func TestStatusCodes(t *testing.T) {
 		{"algorithm not allowed", []string{"authorization", "Bearer " + hs384}, codes.Unauthenticated, "invalid token: algorithm not allowed", jwtguard.ErrAlgorithm, hs384},
 		{"refresh token", []string{"authorization", "Bearer " + pair.RefreshToken}, codes.Unauthenticated, "invalid token: wrong token type", jwtguard.ErrTokenType, pair.RefreshToken},
 		{"garbage", []string{"authorization", "Bearer not-a-jwt"}, codes.Unauthenticated, "invalid token: malformed token", jwtguard.ErrMalformedToken, "not-a-jwt"},
-		{"token over the Middleware's limit", []string{"authorization", "Bearer " + huge}, codes.Unauthenticated, "invalid token: malformed token", jwtguard.ErrMalformedToken, huge},
+		{"token over the Middleware's limit", []string{"authorization", "Bearer " + huge}, codes.Unauthenticated, "invalid token: token too large", jwtguard.ErrMalformedToken, huge},
+		{"crit header", []string{"authorization", "Bearer " + crit}, codes.Unauthenticated, "invalid token: unsupported crit header", jwtguard.ErrAlgorithm, crit},
+		{"no sub", []string{"authorization", "Bearer " + sign(t, jwt.SigningMethodHS256, secret, noSub)}, codes.Unauthenticated, "invalid token: missing required claim: sub", jwtguard.ErrMissingClaim, ""},
 		{"oversized value, refused before parsing", []string{"authorization", "Basic " + strings.Repeat("x", grpcguard.MaxAuthorizationSize)},
 			codes.Unauthenticated, "authorization metadata value over", jwtguard.ErrMalformedToken, strings.Repeat("x", 40)},
 	}

@@ -3,6 +3,7 @@ package grpcguard
 import (
 	"errors"
 	"strings"
+	"sync"
 
 	"github.com/jwtguard/jwtguard"
 	"google.golang.org/grpc/codes"
@@ -17,8 +18,12 @@ import (
 //	ErrMalformedRequest        InvalidArgument   malformed authorization metadata: <reason>
 //	ErrUnavailable             Unavailable       the token cannot be checked now: …
 //	ErrInsufficientScope       PermissionDenied  insufficient scope: the method needs …
-//	ErrInvalidToken (any)      Unauthenticated   invalid token: <kind>
+//	ErrInvalidToken (any)      Unauthenticated   invalid token: <description or kind>
 //	anything else              Unauthenticated   invalid token
+//
+// A token error with a description of its own (jwtguard.ErrorDescription:
+// "token too large", "unsupported crit header: …", "missing required
+// claim: sub") gets it, as over HTTP; the others their kind's words.
 //
 // Every message is fixed text: nothing from the token, golang-jwt, a store
 // or a key set reaches the client.
@@ -50,6 +55,9 @@ type statuses struct {
 	invalidToken *status.Status
 	forbidden    *status.Status   // ErrInsufficientScope without a rule's own status
 	byKind       []*status.Status // parallel to tokenDescriptions
+	// described holds the statuses of token errors with descriptions of
+	// their own, by description, made on first use: fixed texts, so few.
+	described *sync.Map
 }
 
 func newStatuses() statuses {
@@ -59,6 +67,7 @@ func newStatuses() statuses {
 		unavailable:  status.New(codes.Unavailable, "the token cannot be checked now: try again later"),
 		invalidToken: status.New(codes.Unauthenticated, "invalid token"),
 		forbidden:    status.New(codes.PermissionDenied, "insufficient scope"),
+		described:    new(sync.Map),
 	}
 	for _, d := range tokenDescriptions {
 		s.byKind = append(s.byKind, status.New(codes.Unauthenticated, "invalid token: "+d.description))
@@ -87,6 +96,13 @@ func (s *statuses) lookup(err error, r *rule) *status.Status {
 		return s.forbidden
 	case err == errOversized:
 		return s.oversized
+	}
+	if d := jwtguard.ErrorDescription(err); d != "" && errors.Is(err, jwtguard.ErrInvalidToken) {
+		if st, ok := s.described.Load(d); ok {
+			return st.(*status.Status)
+		}
+		st, _ := s.described.LoadOrStore(d, status.New(codes.Unauthenticated, "invalid token: "+d))
+		return st.(*status.Status)
 	}
 	for i, d := range tokenDescriptions {
 		if errors.Is(err, d.kind) {
