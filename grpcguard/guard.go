@@ -67,8 +67,11 @@ type Guard struct {
 // a valid token unless opts say otherwise. It reports every problem of opts
 // at once, in an error matching [jwtguard.ErrInvalidConfig]: a method name
 // that is not "/package.Service/Method" (or "/package.Service/*"), an empty
-// scope or role list, or a method both exempt from authentication and
-// subject to a requirement.
+// scope or role list, a method both exempt from authentication and
+// subject to a requirement, or a Middleware with
+// jwtguard.WithDPoP(jwtguard.DPoPRequired) (a call carries no DPoP proof,
+// so every call would be refused; under DPoPAllowed bearer tokens pass and
+// DPoP-bound ones are refused).
 func New(mw *jwtguard.Middleware, opts ...Option) (*Guard, error) {
 	var c config
 	for _, opt := range opts {
@@ -79,6 +82,10 @@ func New(mw *jwtguard.Middleware, opts ...Option) (*Guard, error) {
 	errs := c.errs
 	if mw == nil {
 		errs = append(errs, errors.New("nil Middleware: make one with jwtguard.New"))
+	} else if mw.DPoPMode() == jwtguard.DPoPRequired {
+		// A call has no HTTP request to check a DPoP proof against: every
+		// token would be refused.
+		errs = append(errs, errors.New("the Middleware has WithDPoP(DPoPRequired): gRPC calls carry no DPoP proof the guard could check, so every call would be refused; use a Middleware without it, or with DPoPAllowed (bearer tokens only)"))
 	}
 	g := &Guard{mw: mw, methods: map[string]*rule{}, services: map[string]*rule{}}
 	var merged []*rule // in the order first named, for a stable error

@@ -181,6 +181,7 @@ func TestNewRefuses(t *testing.T) {
 		want []string
 	}{
 		{"nil middleware", nil, nil, []string{"nil Middleware"}},
+		{"DPoP required", newMiddleware(t, jwtguard.WithDPoP(jwtguard.DPoPRequired)), nil, []string{"WithDPoP(DPoPRequired)", "no DPoP proof"}},
 		{"method without slash", mw, []grpcguard.Option{grpcguard.WithoutAuthentication("test.v1.Echo/Whoami")},
 			[]string{`WithoutAuthentication: "test.v1.Echo/Whoami" is not a full method name`}},
 		{"bad names", mw, []grpcguard.Option{
@@ -211,4 +212,23 @@ func TestNewRefuses(t *testing.T) {
 	g, err := grpcguard.New(mw, nil, grpcguard.WithoutAuthentication(public, public), grpcguard.WithScope(write, "a"), grpcguard.WithScope(write, "b a"))
 	require.NoError(t, err, "nil options and repeated rules are fine")
 	require.NotNil(t, g)
+}
+
+// TestDPoPAllowed: under DPoPAllowed the guard takes bearer tokens that are
+// not DPoP-bound, as the Middleware does over HTTP, and refuses bound ones
+// (a call carries no proof).
+func TestDPoPAllowed(t *testing.T) {
+	s := startServer(t, newMiddleware(t, jwtguard.WithDPoP(jwtguard.DPoPAllowed)))
+	plain := sign(t, jwt.SigningMethodHS256, secret, claims("alice"))
+	got, err := s.call(t, whoami, "authorization", "Bearer "+plain)
+	require.NoError(t, err)
+	assert.Equal(t, "alice", got)
+
+	bound := claims("bob")
+	bound["cnf"] = map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}
+	boundTok := sign(t, jwt.SigningMethodHS256, secret, bound)
+	_, err = s.call(t, whoami, "authorization", "Bearer "+boundTok)
+	require.Error(t, err)
+	assert.Equal(t, codes.Unauthenticated, status.Code(err))
+	assert.ErrorIs(t, s.lastErr(), jwtguard.ErrInvalidToken)
 }
