@@ -769,3 +769,14 @@ func TestDPoPWithCache(t *testing.T) {
 	assert.ErrorIs(t, err, jwtguard.ErrDPoPRequired)
 	assert.Equal(t, int32(4), hits.Load(), "served from the cache")
 }
+
+func TestDPoPModeAccessor(t *testing.T) {
+	for _, mode := range []jwtguard.DPoPMode{jwtguard.DPoPDisabled, jwtguard.DPoPAllowed, jwtguard.DPoPRequired} {
+		mw, err := jwtguard.New(jwtguard.WithKey("HS256", secret256), jwtguard.WithDPoP(mode))
+		require.NoError(t, err)
+		assert.Equal(t, mode, mw.DPoPMode())
+	}
+	mw, err := jwtguard.New(jwtguard.WithKey("HS256", secret256))
+	require.NoError(t, err)
+	assert.Equal(t, jwtguard.DPoPDisabled, mw.DPoPMode(), "without WithDPoP")
+}
