@@ -271,7 +271,8 @@ func WithExtractors(extractors ...Extractor) Option {
 //
 // C must be a type encoding/json can decode a JSON object into: a struct, a
 // map with string (or integer, or UnmarshalText) keys such as
-// jwt.MapClaims, any, a pointer to one of these, or a type with an
+// jwt.MapClaims, any, a pointer to one of these (prefer the struct itself:
+// claims are a *C, and a **T has no HasScope), or a type with an
 // UnmarshalJSON method. [New] refuses any other C (a func, a channel, a
 // number, a slice, an interface with methods, a type with only an
 // UnmarshalText method) with an error naming it.
