@@ -9,6 +9,7 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -186,7 +187,7 @@ func notTyped(alg, want string, key any) error {
 	switch {
 	case bytes.HasPrefix(t, []byte("-----BEGIN")):
 		return fmt.Errorf("%s needs %s, got PEM text: load it with ParsePEM(data, %q, id)", alg, want, alg)
-	case bytes.HasPrefix(t, []byte("{")):
+	case bytes.HasPrefix(t, []byte("{")) && json.Valid(t):
 		return fmt.Errorf("%s needs %s, got JSON text: load a JWK with ParseJWK(data, %q)", alg, want, alg)
 	}
 	return fmt.Errorf("%s needs %s, got %T: load PEM with ParsePEM or a JWK with ParseJWK", alg, want, key)

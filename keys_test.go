@@ -121,6 +121,9 @@ func TestKeyValidation(t *testing.T) {
 		{name: "EdDSA 31-byte public key", alg: "EdDSA", key: edPub[:31], wantErr: "must be 32 bytes"},
 		{name: "EdDSA 63-byte private key", alg: "EdDSA", key: a.ed[:63], wantErr: "must be 64 bytes"},
 		{name: "EdDSA bytes", alg: "EdDSA", key: []byte(edPub), wantErr: "needs an ed25519.PublicKey or ed25519.PrivateKey, got []uint8: load PEM with ParsePEM"},
+		// Raw key bytes that happen to start with '{' are not JSON text.
+		{name: "EdDSA bytes starting with a brace", alg: "EdDSA", key: append([]byte("{"), edPub[1:]...), wantErr: "got []uint8: load PEM with ParsePEM"},
+		{name: "EdDSA JWK text", alg: "EdDSA", key: []byte(` {"kty":"OKP"}`), wantErr: `got JSON text: load a JWK with ParseJWK(data, "EdDSA")`},
 		{name: "EdDSA pointer to a public key", alg: "EdDSA", key: &edPub, wantErr: "needs an ed25519.PublicKey"},
 		{name: "EdDSA an ECDSA key", alg: "EdDSA", key: ecPub, wantErr: "needs an ed25519.PublicKey"},
 
