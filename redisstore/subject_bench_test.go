@@ -3,8 +3,6 @@ package redisstore_test
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 	"time"
@@ -58,41 +56,7 @@ func BenchmarkRevokeAll(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		h := mw.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, ok := jwtguard.FromContext(r.Context())
-			if !ok || c.Subject != "user-1234567890" {
-				w.WriteHeader(http.StatusTeapot)
-				return
-			}
-			w.WriteHeader(http.StatusNoContent)
-		}))
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.Header.Set("Authorization", "Bearer "+pair.AccessToken)
-		b.Run("subjects="+st.name+"/mode=serial", func(b *testing.B) {
-			w := &discardWriter{h: http.Header{}}
-			b.ReportAllocs()
-			for b.Loop() {
-				w.code = 0
-				h.ServeHTTP(w, req)
-				if w.code != http.StatusNoContent {
-					b.Fatalf("status %d", w.code)
-				}
-			}
-		})
-		b.Run("subjects="+st.name+"/mode=parallel", func(b *testing.B) {
-			b.ReportAllocs()
-			b.RunParallel(func(pb *testing.PB) {
-				w := &discardWriter{h: http.Header{}}
-				for pb.Next() {
-					w.code = 0
-					h.ServeHTTP(w, req)
-					if w.code != http.StatusNoContent {
-						b.Errorf("status %d", w.code)
-						return
-					}
-				}
-			})
-		})
+		benchVerifiedRequests(b, "subjects="+st.name, mw, pair.AccessToken)
 	}
 }
 
